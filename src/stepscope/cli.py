@@ -1,0 +1,63 @@
+"""The ``stepscope`` command line.
+
+Errors a user can cause are printed as one ``Error: ...`` line with exit
+code 1 (usage mistakes: Click's exit code 2), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+from stepscope import __version__
+from stepscope.errors import StepscopeError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except StepscopeError as error:
+            raise click.ClickException(str(error)) from error
+        except OSError as error:
+            raise click.ClickException(
+                f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+            ) from error
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stepscope")
+def cli() -> None:
+    """stepscope: fast, open training monitoring for deep learning."""
+
+
+@cli.command()
+@click.argument("logdir", default="runs/stepscope-demo", type=click.Path(file_okay=False))
+@click.option("--steps", default=500, show_default=True, type=click.IntRange(1, 1_000_000))
+def demo(logdir: str, steps: int) -> None:
+    """Write a sample logdir (three runs, every kind of data) and print what is in it."""
+    from stepscope.demo import describe, write_demo
+
+    started = time.perf_counter()
+    write_demo(logdir, steps)
+    elapsed = time.perf_counter() - started
+    click.echo(f"Wrote a demo logdir to {os.path.abspath(logdir)} in {elapsed:.2f} s:")
+    total = 0
+    for contents in describe(logdir):
+        events = sum(contents.counts.values())
+        total += events
+        click.echo(f"  run {contents.run}: {contents.files} file(s), {events} values")
+        for (kind, tag), count in sorted(contents.counts.items()):
+            click.echo(f"    {kind:<15} {tag:<40} {count:>6}")
+    click.echo(f"{total} values in all. TensorBoard reads it too: tensorboard --logdir {logdir}")
+
+
+def main() -> None:
+    """Entry point of the ``stepscope`` console script."""
+    cli(prog_name="stepscope")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The custom scalars kind."""

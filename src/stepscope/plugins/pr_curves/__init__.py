@@ -1,0 +1,1 @@
+"""The pr curves kind."""

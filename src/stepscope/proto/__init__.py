@@ -1,0 +1,1 @@
+"""Protobuf messages wire-compatible with TensorBoard event files."""
