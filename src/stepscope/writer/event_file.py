@@ -108,7 +108,9 @@ class EventFileWriter:
         self._error: BaseException | None = None
         self._closed = False
         self._next_drain = time.monotonic() + self._interval
-        self.path = os.path.join(self.logdir, event_file_name(filename_suffix))
+        # Absolute, so that a later chdir (or the exit-time flush) writes to the same file.
+        self._directory = os.path.abspath(self.logdir)
+        self.path = os.path.join(self._directory, event_file_name(filename_suffix))
         self._file = self._open_new_file()
         _drainer.register(self)
 
@@ -310,9 +312,9 @@ class EventFileWriter:
 
     def _open_new_file(self) -> io.FileIO:
         try:
-            os.makedirs(self.logdir, exist_ok=True)
+            os.makedirs(self._directory, exist_ok=True)
             if os.path.exists(self.path):
-                self.path = os.path.join(self.logdir, event_file_name())
+                self.path = os.path.join(self._directory, event_file_name())
             handle = io.FileIO(self.path, "ab")
         except OSError as error:
             raise EventWriteError(
