@@ -142,7 +142,9 @@ class SummaryWriter:
         # A SessionLog START at step S tells readers to drop what an earlier
         # attempt of this run wrote at steps >= S.
         writer.add_event_bytes(
-            message_event(event_pb2.Event(step=step, file_version="brain.Event:2"))
+            message_event(
+                event_pb2.Event(wall_time=time.time(), step=step, file_version="brain.Event:2")
+            )
         )
         start = event_pb2.SessionLog(status=event_pb2.SessionLog.START)
         writer.add_event_bytes(
@@ -262,24 +264,27 @@ class SummaryWriter:
             raise ValueError(f"histogram {tag!r}: the input has no element")
         if array.dtype.kind not in "fiub":
             raise TypeError(f"histogram {tag!r}: cannot bin values of dtype {array.dtype}")
-        if self._can_bin_later(array, bins):
-            snapshot = array.copy()
-            self._emit_later(
-                lambda: histogram_value(tag, snapshot, bins, max_bins),
-                snapshot.nbytes,
-                global_step,
-                walltime,
-            )
-        else:
+        extremes = self._extremes_if_safe(array, bins)
+        if extremes is None:
             self._emit([histogram_value(tag, array, bins, max_bins)], global_step, walltime)
+            return
+        snapshot = array.copy()
+        self._emit_later(
+            lambda: histogram_value(tag, snapshot, bins, max_bins, extremes),
+            snapshot.nbytes,
+            global_step,
+            walltime,
+        )
 
     @staticmethod
-    def _can_bin_later(array: npt.NDArray[Any], bins: Any) -> bool:
-        """Whether binning is certain to succeed, so it may run in the background."""
+    def _extremes_if_safe(array: npt.NDArray[Any], bins: Any) -> tuple[float, float] | None:
+        """``(min, max)`` when binning is certain to succeed and may run in the background."""
         if not (isinstance(bins, str) and bins == "tensorflow") or array.size < 4096:
-            return False
+            return None
         low, high = float(array.min()), float(array.max())
-        return low > -_DEFAULT_BINS_RANGE and high < _DEFAULT_BINS_RANGE
+        if low > -_DEFAULT_BINS_RANGE and high < _DEFAULT_BINS_RANGE:
+            return low, high
+        return None
 
     def add_histogram_raw(
         self,

@@ -26,13 +26,16 @@ def to_pcm16(samples: npt.NDArray[Any], tag: str) -> npt.NDArray[np.int16]:
             f"audio {tag!r}: expected a 1-D clip of samples in [-1, 1] (shape (L,) or (1, L)), "
             f"got shape {tuple(np.shape(samples))}"
         )
-    clip = clip.astype(np.float64)
+    if clip.dtype.kind != "f":
+        clip = clip.astype(np.float64)
+    # Scale in the clip's own dtype, as torch does (float32 rounding differs from float64's).
     if clip.size and not np.isfinite(clip).all():
         raise ValueError(f"audio {tag!r}: the clip contains NaN or infinite samples")
     if clip.size and np.abs(clip).max() > 1:
         warn_once(f"audio {tag!r}: amplitude beyond [-1, 1], clipped", key=("audio-clip", tag))
         clip = np.clip(clip, -1, 1)
-    return (clip * np.iinfo(np.int16).max).astype("<i2")
+    pcm: npt.NDArray[np.int16] = (clip * np.iinfo(np.int16).max).astype("<i2")
+    return pcm
 
 
 def encode_wav(pcm: npt.NDArray[np.int16], sample_rate: int) -> bytes:

@@ -44,21 +44,37 @@ _ZERO = int(np.searchsorted(DEFAULT_EDGES, 0.0))  # index of the 0 edge
 _POSITIVE = DEFAULT_EDGES[_ZERO + 1 :]  # 1e-12 ... last edge below 1e20
 _LAST = len(_POSITIVE) - 1
 _NUM_BINS = len(DEFAULT_EDGES) - 1
-_LOG_FIRST = np.float32(math.log(_POSITIVE[0]))
 _INV_LOG_STEP = np.float32(1.0 / math.log(1.1))
-_NEAR_EDGE = np.float32(2e-3)  # far above float32 error of the estimate (~3e-4)
+_GUESS_OFFSET = np.float32(1.0 - math.log(_POSITIVE[0]) / math.log(1.1))
+_NEAR_EDGE = np.float32(5e-4)  # 6x the largest float32 error of the estimate (8e-5)
 
 
 def default_bin_counts(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     """Counts of ``values`` in the buckets of :data:`DEFAULT_EDGES` (numpy's rules)."""
+    return _scan(values, with_moments=False)[0]
+
+
+def _scan(
+    values: npt.NDArray[Any], with_moments: bool
+) -> tuple[npt.NDArray[np.int64], float, float]:
+    """Default-bucket counts and, while each chunk is in cache, its float64 sum and sum of squares."""
     keys = np.zeros(_KEYS, dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    total = squares = 0.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for start in range(0, values.size, _CHUNK):
-            keys += np.bincount(_bucket_keys(values[start : start + _CHUNK]), minlength=_KEYS)
+            chunk = values[start : start + _CHUNK]
+            keys += np.bincount(_bucket_keys(chunk), minlength=_KEYS)
+            if with_moments:
+                wide = chunk.astype(np.float64)
+                total += float(wide.sum())
+                # Not wide.dot(wide): BLAS may start threads for a 64k dot, which
+                # costs more than the product when the other core is busy.
+                np.multiply(wide, wide, out=wide)
+                squares += float(wide.sum())
     # Key s (s = j + 1, 0 for |x| below the first edge) of a value >= 0 is bucket
     # _ZERO + s; of a negative value, _NEGATIVE + s is bucket _ZERO - 1 - s.
     negative = keys[_NEGATIVE : _NEGATIVE + _LAST + 1][::-1]
-    return np.concatenate([negative, keys[: _LAST + 1]])
+    return np.concatenate([negative, keys[: _LAST + 1]]), total, squares
 
 
 _NEGATIVE = 1024  # key offset of negative values (> _LAST + 1)
@@ -66,32 +82,33 @@ _OUTSIDE = 2 * _NEGATIVE - 1  # key of NaN and +-inf
 _KEYS = 2 * _NEGATIVE
 
 
-def _bucket_keys(chunk: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
+def _bucket_keys(chunk: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """A small integer key per value from which :func:`default_bin_counts` finds its bucket."""
     magnitude = np.abs(chunk)
     guess = np.log(magnitude.astype(np.float32, copy=False))
-    guess -= _LOG_FIRST
-    guess *= _INV_LOG_STEP  # about j where P[j] <= |x| < P[j+1]
-    guess += 1
-    # NaN and +-inf land in neither test, so they stay on the fast path.
-    near = np.abs(guess - np.rint(guess)) < _NEAR_EDGE
+    guess *= _INV_LOG_STEP
+    guess += _GUESS_OFFSET  # now about j + 1 where P[j] <= |x| < P[j+1]
+    # Distance to the nearest edge; NaN and +-inf compare False, staying on the fast path.
+    distance = np.rint(guess)
+    distance -= guess
+    near = np.abs(distance, out=distance) < _NEAR_EDGE
     np.clip(guess, 0, _LAST + 1, out=guess)
-    keys = guess.astype(np.int32)  # s = j + 1 in [0, _LAST + 1]; _LAST + 1 is "beyond"
+    negative = chunk < 0
+    guess += negative * np.float32(_NEGATIVE)
+    keys = guess.astype(np.intp)  # s = j + 1 in [0, _LAST + 1] (+ _NEGATIVE); _LAST + 1 is "beyond"
     if near.any():
-        _exact(keys, near, magnitude, chunk >= 0)
-    keys += (chunk < 0) * np.int32(_NEGATIVE)
-    finite = np.isfinite(chunk)
-    if not finite.all():
-        keys[~finite] = _OUTSIDE
-    result: npt.NDArray[np.int32] = keys
+        _exact(keys, near, magnitude, negative)
+    if not np.isfinite(chunk).all():
+        keys[~np.isfinite(chunk)] = _OUTSIDE
+    result: npt.NDArray[np.intp] = keys
     return result
 
 
 def _exact(
-    keys: npt.NDArray[np.int32],
+    keys: npt.NDArray[np.intp],
     near: npt.NDArray[np.bool_],
     magnitude: npt.NDArray[Any],
-    positive: npt.NDArray[np.bool_],
+    negative: npt.NDArray[np.bool_],
 ) -> None:
     """Replace the estimate by a binary search where a value is close to an edge."""
     index = np.flatnonzero(near)
@@ -100,10 +117,11 @@ def _exact(
     # for x < 0 it flips to P[j] < |x| <= P[j+1].
     right = np.searchsorted(_POSITIVE, mag, side="right")
     left = np.searchsorted(_POSITIVE, mag, side="left")
-    exact = np.where(positive[index], right, left)
+    is_negative = negative[index]
+    exact = np.where(is_negative, left, right)
     # The closing edge belongs to the last bucket on either side.
     exact[(exact == _LAST + 1) & (mag == _POSITIVE[_LAST])] = _LAST
-    keys[index] = exact
+    keys[index] = exact + is_negative * _NEGATIVE
 
 
 def bin_counts(
@@ -155,9 +173,17 @@ def trim(
 
 
 def histogram_value(
-    tag: str, values: npt.NDArray[Any], bins: Any = "tensorflow", max_bins: int | None = None
+    tag: str,
+    values: npt.NDArray[Any],
+    bins: Any = "tensorflow",
+    max_bins: int | None = None,
+    extremes: tuple[float, float] | None = None,
 ) -> summary_pb2.Summary.Value:
-    """The ``Summary.Value`` of ``add_histogram``."""
+    """The ``Summary.Value`` of ``add_histogram``.
+
+    ``extremes`` is ``(min, max)`` of ``values`` when the caller already has them.
+    NaN and +-inf propagate into min/max/sum as in torch.
+    """
     values = values.reshape(-1)
     if values.size == 0:
         raise ValueError(f"histogram {tag!r}: the input has no element")
@@ -165,14 +191,21 @@ def histogram_value(
         raise TypeError(f"histogram {tag!r}: cannot bin values of dtype {values.dtype}")
     if values.dtype.kind != "f" or values.dtype.itemsize < 4:
         values = values.astype(np.float64)
-    counts, edges = bin_counts(values, bins)
+    if isinstance(bins, str) and bins == "tensorflow":
+        counts, total, squares = _scan(values, with_moments=True)
+        edges = DEFAULT_EDGES
+    else:
+        counts, edges = bin_counts(values, bins)
+        wide = values.astype(np.float64, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total, squares = float(wide.sum()), float(np.square(wide).sum())
     if max_bins is not None and len(counts) > max_bins:
         counts, edges = subsample(counts, edges, max_bins)
     limits, buckets = trim(counts, edges, tag)
-    minimum, maximum, total, squares = _moments(values)
+    low, high = extremes if extremes is not None else (float(values.min()), float(values.max()))
     histo = summary_pb2.HistogramProto(
-        min=minimum,
-        max=maximum,
+        min=low,
+        max=high,
         num=float(values.size),
         sum=total,
         sum_squares=squares,
@@ -180,24 +213,6 @@ def histogram_value(
         bucket=buckets,
     )
     return summary_pb2.Summary.Value(tag=tag, histo=histo)
-
-
-def _moments(values: npt.NDArray[Any]) -> tuple[float, float, float, float]:
-    """min, max, sum and sum of squares in float64 (NaN and Inf propagate, as in torch)."""
-    if values.dtype == np.float64:
-        return (
-            float(values.min()),
-            float(values.max()),
-            float(values.sum()),
-            float(values.dot(values)),
-        )
-    total = 0.0
-    squares = 0.0
-    for start in range(0, values.size, _CHUNK):
-        chunk = values[start : start + _CHUNK].astype(np.float64)
-        total += float(chunk.sum())
-        squares += float(chunk.dot(chunk))
-    return float(values.min()), float(values.max()), total, squares
 
 
 def histogram_raw_value(
