@@ -17,6 +17,7 @@ skips it and carries on with the next good record.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ FOOTER_SIZE = _FOOTER.size  # 4
 _MAX_RECORD = 1 << 31
 
 _crc32c = google_crc32c.value
+_NONZERO = re.compile(rb"[^\x00]")
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -96,6 +98,9 @@ class RecordReader:
     chunk_size: int = 16 << 20
     problems: list[RecordProblem] = field(default_factory=list)
     corrupt_records: int = 0
+    # Inside a damaged stretch (until the next good record), so that one
+    # stretch counts once however the reads are chunked.
+    _in_damage: bool = field(default=False, repr=False)
 
     def read(self) -> Iterator[bytes]:
         """Yield the payloads of the complete records after :attr:`offset`."""
@@ -128,7 +133,9 @@ class RecordReader:
         while end - pos >= HEADER_SIZE:
             length, length_crc = unpack_header(buf, pos)
             if length > _MAX_RECORD or masked_crc32c(buf[pos : pos + 8]) != length_crc:
-                self._report(base + pos, "corrupt record header (length checksum mismatch)")
+                if not self._in_damage:
+                    self._report(base + pos, "corrupt record header (length checksum mismatch)")
+                    self._in_damage = True
                 resume = _next_header(buf, pos + 1)
                 if resume is None:
                     # Keep the tail that could still start a header once more
@@ -149,6 +156,7 @@ class RecordReader:
                 yield None, pos
                 continue
             pos = stop
+            self._in_damage = False
             yield payload, pos
 
     def _report(self, offset: int, message: str) -> None:
@@ -172,7 +180,11 @@ def _next_header(buf: bytes, start: int) -> int | None:
         length, length_crc = _HEADER.unpack_from(buf, pos)
         if length <= _MAX_RECORD and masked_crc32c(buf[pos : pos + 8]) == length_crc:
             return pos
-        pos += 1
+        # A header lying wholly inside a run of zeros is never valid (the CRC of
+        # zero bytes is not zero): skip to the first one that reaches past the run.
+        nonzero = _NONZERO.search(buf, zeros)
+        run_end = nonzero.start() if nonzero else len(buf)
+        pos = max(pos + 1, run_end - HEADER_SIZE + 1)
     return None
 
 

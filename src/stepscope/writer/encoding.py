@@ -55,9 +55,16 @@ def float32_bytes(value: float) -> bytes:
         return _FLOAT32.pack(math.copysign(math.inf, value))
 
 
+def _wall_time_field(wall_time: float) -> bytes:
+    # proto3 leaves out a field equal to its default (+0.0; -0.0 is written).
+    if wall_time == 0.0 and math.copysign(1.0, wall_time) > 0:
+        return b""
+    return _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time)
+
+
 def event_head(wall_time: float, step: int) -> bytes:
     """The bytes of ``Event`` fields 1 and 2."""
-    head = _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time)
+    head = _wall_time_field(wall_time)
     if step:
         head += _TAG_EVENT_STEP + varint(step)
     return head
@@ -92,7 +99,9 @@ class ScalarEventEncoder:
         prefix = self._prefixes.get(tag)
         if prefix is None:
             tag_bytes = tag.encode("utf-8")
-            value_msg = _TAG_LEN_FIELD_1 + varint(len(tag_bytes)) + tag_bytes + _TAG_SIMPLE_VALUE
+            # proto3 leaves out an empty string field.
+            tag_field = _TAG_LEN_FIELD_1 + varint(len(tag_bytes)) + tag_bytes if tag_bytes else b""
+            value_msg = tag_field + _TAG_SIMPLE_VALUE
             value_len = len(value_msg) + 4
             summary_len = 1 + len(varint(value_len)) + value_len
             prefix = (
@@ -118,9 +127,7 @@ class ScalarEventEncoder:
             value_bytes = _FLOAT32.pack(value)
         except OverflowError:
             value_bytes = float32_bytes(value)
-        return (
-            _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time)
-            + self._last_step_bytes
-            + prefix
-            + value_bytes
-        )
+        wall = _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time) if wall_time else b""
+        if not wall and math.copysign(1.0, wall_time) < 0:
+            wall = _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time)  # -0.0 is written
+        return wall + self._last_step_bytes + prefix + value_bytes

@@ -116,22 +116,25 @@ class EventFileWriter:
 
     # -- the caller's side ------------------------------------------------
 
+    # Each add_* queues its event *before* raising a stored write error, so the
+    # call that reports a failure loses nothing either.
+
     def add_scalar(self, tag: str, value: float, step: int, wall_time: float) -> None:
         """Queue a legacy scalar event."""
-        if self._error is not None:
-            self._raise_error()
         queue = self._queue
         queue.append((tag, value, step, wall_time))
         if len(queue) >= _BATCH_ITEMS:
             self._backlog(len(queue))
+        if self._error is not None:
+            self._raise_error()
 
     def add_event_bytes(self, payload: bytes) -> None:
         """Queue an already serialized ``Event``."""
-        if self._error is not None:
-            self._raise_error()
         self._queue.append(payload)
         if len(self._queue) >= _BATCH_ITEMS:
             self._backlog(len(self._queue))
+        if self._error is not None:
+            self._raise_error()
 
     def add_deferred(self, encode: Callable[[], bytes], nbytes: int) -> None:
         """Queue heavy work that returns a serialized ``Event``.
@@ -139,8 +142,6 @@ class EventFileWriter:
         ``encode`` must only fail for reasons outside the caller's control:
         validate the arguments before deferring.
         """
-        if self._error is not None:
-            self._raise_error()
         with self._deferred_lock:
             inline = self._deferred_bytes + nbytes > _MAX_DEFERRED_BYTES
             if not inline:
@@ -152,6 +153,8 @@ class EventFileWriter:
         else:
             self._queue.append(Deferred(encode, nbytes))
         _drainer.wake()
+        if self._error is not None:
+            self._raise_error()
 
     def add_event(self, event: Any, step: Any = None, walltime: float | None = None) -> None:
         """Queue an ``Event`` message (ours or tensorboard's), as torch's ``FileWriter`` does.
@@ -279,6 +282,7 @@ class EventFileWriter:
             self._unwritten = bytearray()
         if not chunk:
             return
+        done = 0
         try:
             if not self._file.closed and not os.path.exists(self.path):
                 self._file.close()
@@ -289,26 +293,21 @@ class EventFileWriter:
                 )
             if self._file.closed:
                 self._file = self._open_new_file()
-            self._write_all(chunk)
+            view = memoryview(chunk)
+            while done < len(chunk):
+                done += self._file.write(view[done : done + _WRITE_CHUNK]) or 0
         except EventWriteError:
-            self._keep_unwritten(chunk)
+            self._unwritten = chunk[done:]
             raise
         except OSError as error:
-            self._keep_unwritten(chunk)
+            # Keep only what did not reach the file: the retry appends the rest,
+            # so a record cut by the failure is completed, never written twice.
+            self._unwritten = chunk[done:]
             raise EventWriteError(
                 f"could not write events to {self.path}: {error.strerror or error}; "
                 "the unwritten events are kept and will be written by the next "
                 "flush() once the problem is fixed"
             ) from error
-
-    def _write_all(self, chunk: bytearray) -> None:
-        view = memoryview(chunk)
-        while view:
-            written = self._file.write(view[:_WRITE_CHUNK])
-            view = view[written or 0 :]
-
-    def _keep_unwritten(self, chunk: bytearray) -> None:
-        self._unwritten = chunk
 
     def _open_new_file(self) -> io.FileIO:
         try:

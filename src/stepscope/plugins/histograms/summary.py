@@ -51,6 +51,8 @@ _NEAR_EDGE = np.float32(5e-4)  # 6x the largest float32 error of the estimate (8
 
 def default_bin_counts(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     """Counts of ``values`` in the buckets of :data:`DEFAULT_EDGES` (numpy's rules)."""
+    if values.dtype.kind != "f":
+        values = values.astype(np.float64)  # abs() of int8's -128 is -128
     return _scan(values, with_moments=False)[0]
 
 
