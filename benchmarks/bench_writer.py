@@ -128,12 +128,14 @@ def _report(workload: str, calls: int, results: dict[str, list[dict[str, float]]
     torch_best = max(median["torch"]["calls_per_s"], median["torch 1-core"]["calls_per_s"])
     torch_peak = median["torch"]["peak_mb"]
     print(f"\n{workload}: {calls} calls")
-    print(f"  {'writer':<14}{'calls/s':>12}{'vs torch':>10}{'peak MB':>10}{'vs torch':>10}")
+    header = f"  {'writer':<14}{'calls/s':>12}{'vs torch':>10}{'peak MB':>10}{'vs torch':>10}"
+    print(header + "   calls/s of each repeat")
     for name in WRITERS:
         row = median[name]
+        each = " ".join(f"{r['calls_per_s']:.1f}" for r in results[name])
         print(
             f"  {name:<14}{row['calls_per_s']:>12,.1f}{row['calls_per_s'] / torch_best:>9.2f}x"
-            f"{row['peak_mb']:>10.0f}{row['peak_mb'] / torch_peak:>9.2f}x"
+            f"{row['peak_mb']:>10.0f}{row['peak_mb'] / torch_peak:>9.2f}x   {each}"
         )
 
 

@@ -53,9 +53,11 @@ from stepscope.writer.encoding import ScalarEventEncoder, event_head, message_ev
 MAX_DRAIN_INTERVAL = 2.0
 """Upper bound, in seconds, on how long a queued event waits for the file."""
 
-_BATCH_ITEMS = 4096  # wake the background thread when this many items wait
-_HIGH_WATER_ITEMS = 32768  # past this the caller serializes the backlog itself
-_MAX_DEFERRED_BYTES = 16 << 20  # heavy work waiting, before the caller does its own
+_BATCH_ITEMS = 1024  # wake the background thread when this many items wait
+_HIGH_WATER_ITEMS = 4096  # past this the caller serializes the backlog itself
+# Heavy work waiting for the background thread, past which the caller does its
+# own; one item is always allowed, so that a large one can be handed over too.
+_MAX_DEFERRED_BYTES = 1 << 20
 _WRITE_CHUNK = 4 << 20
 
 _CRC = struct.Struct("<I")
@@ -143,7 +145,8 @@ class EventFileWriter:
         validate the arguments before deferring.
         """
         with self._deferred_lock:
-            inline = self._deferred_bytes + nbytes > _MAX_DEFERRED_BYTES
+            waiting = self._deferred_bytes
+            inline = waiting > 0 and waiting + nbytes > _MAX_DEFERRED_BYTES
             if not inline:
                 self._deferred_bytes += nbytes
         if inline:
@@ -189,16 +192,18 @@ class EventFileWriter:
             self._raise_error()
 
     def close(self) -> None:
-        """Flush and close the file. Calling it again does nothing."""
+        """Flush and close the file. Calling it again does nothing.
+
+        If the final write fails, the error is raised and the writer stays open
+        with its events: a later ``close()`` (or the exit-time flush) retries.
+        """
         if self._closed:
             return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            _drainer.unregister(self)
-            with self._io_lock:
-                self._file.close()
+        self.flush()
+        self._closed = True
+        _drainer.unregister(self)
+        with self._io_lock:
+            self._file.close()
 
     @property
     def closed(self) -> bool:
@@ -315,31 +320,20 @@ class EventFileWriter:
             if os.path.exists(self.path):
                 self.path = os.path.join(self._directory, event_file_name())
             handle = io.FileIO(self.path, "ab")
+            header = message_event(
+                event_pb2.Event(
+                    wall_time=time.time(),
+                    file_version="brain.Event:2",
+                    source_metadata=event_pb2.SourceMetadata(writer="stepscope"),
+                )
+            )
+            handle.write(record_header(len(header)) + header + _CRC.pack(masked_crc32c(header)))
         except OSError as error:
             raise EventWriteError(
                 f"cannot create the event file {self.path}: {error.strerror or error}; "
-                "check that the log directory is writable"
+                "check that the log directory is writable and the disk has room"
             ) from error
-        header = message_event(
-            event_pb2.Event(
-                wall_time=time.time(),
-                file_version="brain.Event:2",
-                source_metadata=event_pb2.SourceMetadata(writer="stepscope"),
-            )
-        )
-        handle.write(record_header(len(header)) + header + _CRC.pack(masked_crc32c(header)))
         return handle
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
 
 
 class _Drainer:

@@ -65,8 +65,9 @@ from stepscope.writer.event_file import EventFileWriter
 
 _TENSOR_PLUGIN = "tensor"
 # Values inside this range certainly land in a default histogram bucket, so
-# the binning cannot fail and can run in the background.
+# binning cannot fail and may run in the background.
 _DEFAULT_BINS_RANGE = 1e20
+_DEFER_MIN_VALUES = 65536  # below this, binning costs less than handing it over
 
 
 def default_log_dir(comment: str = "") -> str:
@@ -266,9 +267,11 @@ class SummaryWriter:
             raise TypeError(f"histogram {tag!r}: cannot bin values of dtype {array.dtype}")
         extremes = self._extremes_if_safe(array, bins)
         if extremes is None:
+            # Binning could fail (no value inside the buckets): do it here, so the
+            # error is raised at the call.
             self._emit([histogram_value(tag, array, bins, max_bins)], global_step, walltime)
             return
-        snapshot = array.copy()
+        snapshot = array.copy()  # the caller may change its tensor right after the call
         self._emit_later(
             lambda: histogram_value(tag, snapshot, bins, max_bins, extremes),
             snapshot.nbytes,
@@ -278,8 +281,8 @@ class SummaryWriter:
 
     @staticmethod
     def _extremes_if_safe(array: npt.NDArray[Any], bins: Any) -> tuple[float, float] | None:
-        """``(min, max)`` when binning is certain to succeed and may run in the background."""
-        if not (isinstance(bins, str) and bins == "tensorflow") or array.size < 4096:
+        """``(min, max)`` when binning is certain to succeed, so it may run in the background."""
+        if not (isinstance(bins, str) and bins == "tensorflow") or array.size < _DEFER_MIN_VALUES:
             return None
         low, high = float(array.min()), float(array.max())
         if low > -_DEFAULT_BINS_RANGE and high < _DEFAULT_BINS_RANGE:
@@ -539,16 +542,23 @@ class SummaryWriter:
             writer.flush()
 
     def close(self) -> None:
-        """Flush and close every file. Logging afterwards starts a new event file."""
-        writers = list((self.all_writers or {}).values())
-        self.file_writer = None
-        self.all_writers = None
+        """Flush and close every file. Logging afterwards starts a new event file.
+
+        If a final write fails, the error is raised and the files that could not
+        be closed stay open with their events: calling ``close()`` again retries
+        (so does the interpreter's exit).
+        """
+        writers = self.all_writers or {}
         errors = []
-        for writer in writers:
+        for writer in writers.values():
             try:
                 writer.close()
             except Exception as error:
                 errors.append(error)
+        still_open = {key: writer for key, writer in writers.items() if not writer.closed}
+        main = self.file_writer
+        self.all_writers = still_open or None
+        self.file_writer = main if main is not None and not main.closed else None
         if errors:
             raise errors[0]
 

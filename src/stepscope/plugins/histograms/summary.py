@@ -67,12 +67,11 @@ def _scan(
             chunk = values[start : start + _CHUNK]
             keys += np.bincount(_bucket_keys(chunk), minlength=_KEYS)
             if with_moments:
-                wide = chunk.astype(np.float64)
-                total += float(wide.sum())
-                # Not wide.dot(wide): BLAS may start threads for a 64k dot, which
-                # costs more than the product when the other core is busy.
-                np.multiply(wide, wide, out=wide)
-                squares += float(wide.sum())
+                wide = chunk.astype(np.float64, copy=False)
+                # einsum, not dot: OpenBLAS slows to a crawl when two threads call
+                # it at once (the caller and the background writer may).
+                total += float(np.einsum("i->", wide))
+                squares += float(np.einsum("i,i->", wide, wide))
     # Key s (s = j + 1, 0 for |x| below the first edge) of a value >= 0 is bucket
     # _ZERO + s; of a negative value, _NEGATIVE + s is bucket _ZERO - 1 - s.
     negative = keys[_NEGATIVE : _NEGATIVE + _LAST + 1][::-1]
