@@ -723,3 +723,34 @@ def test_memory_stays_bounded_under_two_million_scalars(tmp_path: Path) -> None:
 def test_stepscope_exposes_event_write_error_as_oserror() -> None:
     assert issubclass(stepscope.EventWriteError, OSError)
     assert issubclass(stepscope.EventWriteError, stepscope.StepscopeError)
+
+
+FORK_CHILD = """
+import os, sys
+from stepscope import SummaryWriter
+parent_dir, child_dir = sys.argv[1], sys.argv[2]
+writer = SummaryWriter(parent_dir)
+for step in range(500):
+    writer.add_scalar("parent", float(step), step)  # queued, not yet written
+pid = os.fork()
+if pid == 0:
+    # A forked worker that logs on its own, then exits normally (running the
+    # exit-time flush), must not write the parent's queue too.
+    with SummaryWriter(child_dir) as child:
+        child.add_scalar("child", 1.0, 1)
+    sys.exit(0)
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+writer.close()
+"""
+
+
+def test_a_forked_child_never_writes_the_parents_events(tmp_path: Path) -> None:
+    parent_dir, child_dir = tmp_path / "parent", tmp_path / "child"
+    assert_child_ok(run_child(FORK_CHILD, str(parent_dir), str(child_dir)))
+    [parent_file] = parent_dir.glob("*tfevents*")
+    assert steps_of(read_clean(parent_file), "parent") == list(range(500))
+    [child_file] = child_dir.glob("*tfevents*")
+    events = read_clean(child_file)
+    assert steps_of(events, "child") == [1]
+    assert steps_of(events, "parent") == []

@@ -388,6 +388,12 @@ class _Drainer:
                 print(f"stepscope: {error}", file=sys.stderr)
 
     def after_fork(self) -> None:
+        """In a forked child (e.g. a DataLoader worker): forget the parent's files.
+
+        The child has copies of the parent's writers and their queues; writing
+        them too would duplicate events in the parent's files.
+        """
+        self._writers = set()
         self._thread = None
         self._lock = threading.Lock()
         self._wake = threading.Event()

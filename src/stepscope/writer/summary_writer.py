@@ -31,6 +31,7 @@ import numpy.typing as npt
 from stepscope.plugins.audio.summary import audio_value
 from stepscope.plugins.custom_scalars.summary import LayoutDict, layout_value
 from stepscope.plugins.histograms.summary import (
+    DEFAULT_EDGES,
     histogram_raw_value,
     histogram_value,
 )
@@ -121,8 +122,6 @@ class SummaryWriter:
     @property
     def default_bins(self) -> list[float]:
         """The edges of ``bins="tensorflow"`` (torch exposes them under this name)."""
-        from stepscope.plugins.histograms.summary import DEFAULT_EDGES
-
         return list(DEFAULT_EDGES.tolist())
 
     # -- files ----------------------------------------------------------------
