@@ -104,6 +104,11 @@ class RecordReader:
 
     def read(self) -> Iterator[bytes]:
         """Yield the payloads of the complete records after :attr:`offset`."""
+        for _, payload in self.records():
+            yield payload
+
+    def records(self) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(file offset of the payload, payload)`` for each complete record."""
         with open(self.path, "rb") as f:
             f.seek(self.offset)
             carry = b""
@@ -116,7 +121,7 @@ class RecordReader:
                 for payload, consumed in self._parse(buf, base):
                     self.offset = base + consumed
                     if payload is not None:
-                        yield payload
+                        yield self.offset - FOOTER_SIZE - len(payload), payload
                 carry = buf[self.offset - base :]
 
     def _parse(self, buf: bytes, base: int) -> Iterator[tuple[bytes | None, int]]:

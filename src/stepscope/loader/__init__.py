@@ -1,4 +1,4 @@
-"""Reading logdirs: finding runs and (next) loading their events incrementally."""
+"""Reading logdirs: finding runs and loading their events incrementally."""
 
 from stepscope.loader.discovery import (
     Discovery,
@@ -8,12 +8,20 @@ from stepscope.loader.discovery import (
     is_event_file,
     parse_logdir_spec,
 )
+from stepscope.loader.model import BlobRef, MemorySink, Sink, TagInfo
+from stepscope.loader.run_loader import RunLoader, histogram_buckets
 
 __all__ = [
+    "BlobRef",
     "Discovery",
     "LogdirSource",
+    "MemorySink",
     "RunFiles",
+    "RunLoader",
+    "Sink",
+    "TagInfo",
     "discover",
+    "histogram_buckets",
     "is_event_file",
     "parse_logdir_spec",
 ]
