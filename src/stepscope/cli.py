@@ -21,6 +21,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except StepscopeError as error:
             raise click.ClickException(str(error)) from error
+        except BrokenPipeError:
+            # The reader of our output went away (e.g. `| head`): not an error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            raise SystemExit(0) from None
         except OSError as error:
             raise click.ClickException(
                 f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
@@ -50,7 +54,8 @@ def demo(logdir: str, steps: int) -> None:
         total += events
         click.echo(f"  run {contents.run}: {contents.files} file(s), {events} values")
         for (kind, tag), count in sorted(contents.counts.items()):
-            click.echo(f"    {kind:<15} {tag:<40} {count:>6}")
+            shown = count if count else "metadata"
+            click.echo(f"    {kind:<15} {tag:<40} {shown:>8}")
     click.echo(f"{total} values in all. TensorBoard reads it too: tensorboard --logdir {logdir}")
 
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from stepscope.proto import event_pb2
-from stepscope.records import RecordReader
+from stepscope.loader import LogdirSource, MemorySink, RunLoader, discover
 from stepscope.writer import SummaryWriter
 
 LEARNING_RATES = (0.1, 0.03, 0.01)
@@ -73,36 +71,25 @@ def _sample_image(step: int, steps: int) -> np.ndarray:
     return np.stack([x, y, np.full_like(x, phase)], axis=-1)
 
 
-_LEGACY_KINDS = {
-    "simple_value": "scalars",
-    "histo": "histograms",
-    "image": "images",
-    "audio": "audio",
-}
-
-
 @dataclass(frozen=True)
 class RunContents:
-    """What one run's event files hold: events per (kind, tag)."""
+    """What one run holds: values per (plugin, tag); 0 for a tag that is metadata only."""
 
     run: str
     files: int
-    counts: Counter[tuple[str, str]]
+    counts: dict[tuple[str, str], int]
 
 
 def describe(logdir: str) -> Iterator[RunContents]:
-    """Read back every event file under ``logdir`` (a first look; the loader comes later)."""
-    for directory, _, names in sorted(os.walk(logdir)):
-        files = sorted(name for name in names if "tfevents" in name)
-        if not files:
-            continue
-        counts: Counter[tuple[str, str]] = Counter()
-        for name in files:
-            for payload in RecordReader(os.path.join(directory, name)).read():
-                event = event_pb2.Event.FromString(payload)
-                for value in event.summary.value:
-                    kind = value.metadata.plugin_data.plugin_name or _LEGACY_KINDS.get(
-                        value.WhichOneof("value") or "", "?"
-                    )
-                    counts[(kind, value.tag)] += 1
-        yield RunContents(os.path.relpath(directory, logdir), len(files), counts)
+    """Load every run under ``logdir`` with the loader and count its values per tag."""
+    for run, found in sorted(discover([LogdirSource(os.path.abspath(logdir))]).runs.items()):
+        sink = MemorySink()
+        RunLoader(run).load(found.files, sink)
+        counts = {
+            (info.plugin_name, tag): len(sink.scalars.get(key, []))
+            + len(sink.tensors.get(key, []))
+            + len(sink.blobs.get(key, []))
+            for key, info in sink.tags.items()
+            for tag in (key[1],)
+        }
+        yield RunContents(run, len(found.files), counts)

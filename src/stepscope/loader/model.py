@@ -19,7 +19,7 @@ arrives after everything written before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy.typing as npt
 
@@ -108,15 +108,19 @@ class MemorySink:
         self.blobs.setdefault((run, tag), []).append((step, wall_time, index, ref))
 
     def purge(self, run: str, step: int) -> None:
-        for key, points in self.scalars.items():
-            if key[0] == run:
-                points[:] = [point for point in points if point[0] < step]
-        for key, points in self.tensors.items():
-            if key[0] == run:
-                points[:] = [point for point in points if point[0] < step]
-        for key, blobs in self.blobs.items():
-            if key[0] == run:
-                blobs[:] = [blob for blob in blobs if blob[0] < step]
+        _drop_from(self.scalars, run, step)
+        _drop_from(self.tensors, run, step)
+        _drop_from(self.blobs, run, step)
 
     def problem(self, run: str, path: str, message: str) -> None:
         self.problems.append((run, path, message))
+
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
+
+
+def _drop_from(table: dict[tuple[str, str], list[Row]], run: str, step: int) -> None:
+    """Drop ``run``'s rows at ``step`` or later (each row starts with its step)."""
+    for (row_run, _), rows in table.items():
+        if row_run == run:
+            rows[:] = [row for row in rows if row[0] < step]

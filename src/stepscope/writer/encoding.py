@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Any
 
 from stepscope.proto import event_pb2, summary_pb2
 
@@ -70,9 +71,9 @@ def event_head(wall_time: float, step: int) -> bytes:
     return head
 
 
-def summary_event(summary: summary_pb2.Summary, step: int, wall_time: float) -> bytes:
-    """A serialized ``Event`` carrying ``summary``."""
-    body = summary.SerializeToString()
+def summary_event(summary: Any, step: int, wall_time: float) -> bytes:
+    """A serialized ``Event`` carrying ``summary`` (ours or any wire-compatible ``Summary``)."""
+    body: bytes = summary.SerializeToString()
     return event_head(wall_time, step) + _TAG_EVENT_SUMMARY + varint(len(body)) + body
 
 
@@ -127,7 +128,8 @@ class ScalarEventEncoder:
             value_bytes = _FLOAT32.pack(value)
         except OverflowError:
             value_bytes = float32_bytes(value)
-        wall = _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time) if wall_time else b""
-        if not wall and math.copysign(1.0, wall_time) < 0:
-            wall = _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time)  # -0.0 is written
+        if wall_time:
+            wall = _WALL_TIME.pack(_TAG_EVENT_WALL_TIME, wall_time)
+        else:
+            wall = _wall_time_field(wall_time)
         return wall + self._last_step_bytes + prefix + value_bytes

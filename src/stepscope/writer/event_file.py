@@ -48,7 +48,7 @@ from typing import Any, Union
 from stepscope.errors import EventWriteError
 from stepscope.proto import event_pb2
 from stepscope.records import masked_crc32c, record_header
-from stepscope.writer.encoding import ScalarEventEncoder, event_head, message_event, varint
+from stepscope.writer.encoding import ScalarEventEncoder, message_event, summary_event
 
 MAX_DRAIN_INTERVAL = 2.0
 """Upper bound, in seconds, on how long a queued event waits for the file."""
@@ -178,8 +178,7 @@ class EventFileWriter:
         """
         step = 0 if global_step is None else int(global_step)
         wall = time.time() if walltime is None else float(walltime)
-        body = summary.SerializeToString()
-        self.add_event_bytes(event_head(wall, step) + b"\x2a" + varint(len(body)) + body)
+        self.add_event_bytes(summary_event(summary, step, wall))
 
     def get_logdir(self) -> str:
         """The directory of the event file."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -167,7 +167,7 @@ class SummaryWriter:
 
     def _emit_later(
         self,
-        make_value: Any,
+        make_value: Callable[[], summary_pb2.Summary.Value],
         nbytes: int,
         global_step: Any,
         walltime: float | None,
