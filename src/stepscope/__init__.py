@@ -8,12 +8,35 @@ Log with a drop-in for torch's writer::
     writer.add_scalar("loss", 0.5, 1)
     writer.close()
 
-Importing stepscope never imports torch.
+Read any logdir back as DataFrames::
+
+    logdir = stepscope.open("runs")
+    logdir.scalars(tag="loss")
+
+Importing stepscope never imports torch (nor pandas or DuckDB, until the
+read API is used).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from stepscope.errors import EventWriteError, StepscopeError
 from stepscope.writer import SummaryWriter
 
+if TYPE_CHECKING:
+    from stepscope.api import Logdir, open
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["EventWriteError", "StepscopeError", "SummaryWriter", "__version__"]
+__all__ = ["EventWriteError", "Logdir", "StepscopeError", "SummaryWriter", "__version__", "open"]
+
+
+def __getattr__(name: str) -> Any:
+    # The read API needs pandas and DuckDB; a training script that only logs
+    # should not pay for importing them.
+    if name in ("open", "Logdir"):
+        from stepscope import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'stepscope' has no attribute {name!r}")

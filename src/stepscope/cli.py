@@ -7,6 +7,7 @@ code 1 (usage mistakes: Click's exit code 2), never as a traceback.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import click
@@ -57,6 +58,63 @@ def demo(logdir: str, steps: int) -> None:
             shown = count if count else "metadata"
             click.echo(f"    {kind:<15} {tag:<40} {shown:>8}")
     click.echo(f"{total} values in all. TensorBoard reads it too: tensorboard --logdir {logdir}")
+
+
+def _regex(value: str | None, option: str) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as error:
+        raise click.BadParameter(
+            f"{value!r} is not a regular expression ({error})", param_hint=option
+        ) from None
+
+
+@cli.command()
+@click.argument("logdir")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default="csv",
+    show_default=True,
+    help="json writes one object per line (JSON Lines).",
+)
+@click.option(
+    "--run", "run_regex", metavar="REGEX", help="Only runs whose name matches (re.search)."
+)
+@click.option("--tag", "tag_regex", metavar="REGEX", help="Only tags that match (re.search).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout."
+)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(dir_okay=False),
+    help="The index file (default: in the user cache).",
+)
+def export(
+    logdir: str,
+    format_: str,
+    run_regex: str | None,
+    tag_regex: str | None,
+    output: str | None,
+    index_path: str | None,
+) -> None:
+    """Export the scalars of LOGDIR (run, tag, step, wall_time, value) at full resolution."""
+    runs, tags = _regex(run_regex, "--run"), _regex(tag_regex, "--tag")
+    if format_ == "parquet" and output is None:
+        raise click.UsageError("parquet is a binary format: pass -o FILE")
+    from stepscope.api import open as open_logdir
+    from stepscope.store.export import export_scalars
+
+    with open_logdir(logdir, index_path) as opened:
+        for problem in opened.last_update.problems if opened.last_update else []:
+            click.echo(f"warning: {problem}", err=True)
+        count = export_scalars(opened.data, format_, output, runs, tags)
+    if output is not None:
+        click.echo(f"Wrote {count} scalar points to {output}", err=True)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Reading logdirs: finding runs and loading their events incrementally."""
 
+from stepscope.loader.chunk import FileState, RunChunk, histogram_buckets, parse_run
 from stepscope.loader.discovery import (
     Discovery,
     LogdirSource,
@@ -9,13 +10,15 @@ from stepscope.loader.discovery import (
     parse_logdir_spec,
 )
 from stepscope.loader.model import BlobRef, MemorySink, Sink, TagInfo
-from stepscope.loader.run_loader import RunLoader, histogram_buckets
+from stepscope.loader.run_loader import RunLoader
 
 __all__ = [
     "BlobRef",
     "Discovery",
+    "FileState",
     "LogdirSource",
     "MemorySink",
+    "RunChunk",
     "RunFiles",
     "RunLoader",
     "Sink",
@@ -24,4 +27,5 @@ __all__ = [
     "histogram_buckets",
     "is_event_file",
     "parse_logdir_spec",
+    "parse_run",
 ]

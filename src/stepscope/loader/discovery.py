@@ -88,8 +88,7 @@ def discover(sources: list[LogdirSource]) -> Discovery:
     for source in sources:
         if not os.path.isdir(source.path):
             raise NotFoundError(
-                f"logdir {source.path} does not exist or is not a directory; "
-                "check the path given to --logdir"
+                f"logdir {source.path} does not exist or is not a directory; check the path"
             )
         for directory, files in _walk(source.path, found.problems):
             relative = os.path.relpath(directory, source.path)

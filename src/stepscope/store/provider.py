@@ -1,0 +1,313 @@
+"""The data interface: the one way the server, the Python API and the CLI read an index.
+
+Every read goes through a :class:`DataProvider`: list runs (with their
+problems and counts), list tags per plugin, read a scalar series (with
+spike-preserving downsampling), read tensors, list blobs and read one, read
+hyperparameters. Unknown runs and tags raise
+:class:`~stepscope.errors.NotFoundError`; bad arguments raise
+:class:`~stepscope.errors.UsageError`. ``docs/store.md`` documents it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from google.protobuf import struct_pb2
+
+from stepscope import tensors
+from stepscope.errors import NotFoundError, UsageError
+from stepscope.loader.model import BlobRef, TagInfo
+from stepscope.proto import plugin_hparams_pb2, tensor_pb2
+from stepscope.store.downsample import keep_spikes
+from stepscope.store.index import Index, UpdateReport
+
+#: The plugins whose values are kept as scalars and as blobs; everything else is a tensor.
+SCALAR_PLUGINS = frozenset({"scalars"})
+BLOB_PLUGINS = frozenset({"images", "audio"})
+HPARAMS_TAG = "_hparams_/session_start_info"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run, how much of it was read and what went wrong (``problems``: one line per file)."""
+
+    name: str
+    directory: str
+    events: int
+    corrupt_records: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TagSummary:
+    """A tag of a run, with its metadata (from the tag's first occurrence) and how many points."""
+
+    run: str
+    tag: str
+    info: TagInfo
+    points: int
+
+    @property
+    def plugin(self) -> str:
+        return self.info.plugin_name
+
+
+@dataclass(frozen=True)
+class ScalarSeries:
+    """A scalar series ordered by step (values logged twice at one step are all kept, in log order)."""
+
+    steps: npt.NDArray[np.int64]
+    wall_times: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    total: int  # points in the full series, before downsampling
+
+
+@dataclass(frozen=True)
+class TensorPoint:
+    step: int
+    wall_time: float
+    value: npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class BlobPoint:
+    """An image or audio clip: where its bytes are, read with :meth:`DataProvider.blob`."""
+
+    step: int
+    wall_time: float
+    index: int
+    ref: BlobRef
+
+
+class DataProvider:
+    """Reads an :class:`~stepscope.store.index.Index`; safe to use from several threads."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    # -- runs and tags -------------------------------------------------------
+
+    def update(self) -> UpdateReport:
+        """Read what is new in the logdir into the index."""
+        return self.index.update()
+
+    def runs(self) -> list[RunInfo]:
+        cursor = self.index.cursor()
+        problems: dict[str, list[str]] = {}
+        for run, message in cursor.execute(
+            "SELECT run, message FROM problems ORDER BY run"
+        ).fetchall():
+            problems.setdefault(run, []).append(message)
+        rows = cursor.execute(
+            "SELECT run, directory, events, corrupt_records FROM runs ORDER BY run"
+        ).fetchall()
+        return [
+            RunInfo(name, directory, int(events), int(corrupt), problems.get(name, []))
+            for name, directory, events, corrupt in rows
+        ]
+
+    def tags(self, plugin: str | None = None, run: str | None = None) -> list[TagSummary]:
+        """Tags (of one plugin, of one run, or all), ordered by run then tag."""
+        if run is not None:
+            self._run_id(run)
+        cursor = self.index.cursor()
+        counts: dict[tuple[int, int], int] = {}
+        for table in ("_scalars", "_tensors", "_blobs"):
+            for run_id, tag_id, count in cursor.execute(
+                f"SELECT run_id, tag_id, count(*) FROM {table} GROUP BY ALL"
+            ).fetchall():
+                counts[(run_id, tag_id)] = counts.get((run_id, tag_id), 0) + int(count)
+        found = []
+        for name, run_id in sorted(self.index.run_ids().items()):
+            if run is not None and name != run:
+                continue
+            for tag, (tag_id, info) in sorted(self.index.tag_infos(name).items()):
+                if plugin is None or info.plugin_name == plugin:
+                    found.append(TagSummary(name, tag, info, counts.get((run_id, tag_id), 0)))
+        return found
+
+    def problems(self, run: str | None = None) -> list[tuple[str, str, str]]:
+        """``(run, file, message)`` for every problem met, one per file."""
+        query = "SELECT run, path, message FROM problems"
+        rows = self.index.cursor().execute(query + " ORDER BY run, path").fetchall()
+        return [(r, path, message) for r, path, message in rows if run is None or r == run]
+
+    # -- values ----------------------------------------------------------------
+
+    def scalars(self, run: str, tag: str, max_points: int | None = None) -> ScalarSeries:
+        """One scalar series; at most ``max_points`` points, spikes kept (see ``downsample``)."""
+        if max_points is not None and max_points < 1:
+            raise UsageError(f"max_points must be a positive number, not {max_points}")
+        run_id, tag_id = self._tag_id(run, tag)
+        columns = (
+            self.index.cursor()
+            .execute(
+                "SELECT step, wall_time, value FROM _scalars WHERE run_id = ? AND tag_id = ? "
+                "ORDER BY step, rowid",
+                [run_id, tag_id],
+            )
+            .fetchnumpy()
+        )
+        steps = np.asarray(columns["step"], dtype=np.int64)
+        walls = np.asarray(columns["wall_time"], dtype=np.float64)
+        values = np.asarray(columns["value"], dtype=np.float64)
+        total = len(steps)
+        if max_points is not None and total > max_points:
+            kept = keep_spikes(steps, values, max_points)
+            steps, walls, values = steps[kept], walls[kept], values[kept]
+        return ScalarSeries(steps, walls, values, total)
+
+    def scalar_frame(
+        self, runs: list[str] | None = None, tags: list[tuple[str, str]] | None = None
+    ) -> pd.DataFrame:
+        """Scalars of many series as one DataFrame (run, tag, step, wall_time, value)."""
+        cursor = self.index.cursor()
+        query = "SELECT run, tag, step, wall_time, value FROM scalars"
+        if tags is not None:
+            pairs = _pandas().DataFrame(tags, columns=["run", "tag"])
+            cursor.register("_wanted", pairs)
+            query += " SEMI JOIN _wanted USING (run, tag)"
+        elif runs is not None:
+            cursor.register("_wanted", _pandas().DataFrame({"run": runs}))
+            query += " SEMI JOIN _wanted USING (run)"
+        frame = cursor.execute(query + " ORDER BY run, tag, step").df()
+        return frame
+
+    def tensors(self, run: str, tag: str, max_points: int | None = None) -> list[TensorPoint]:
+        """The tensor values of a tag by step; at most ``max_points``, evenly spaced, first and last kept."""
+        if max_points is not None and max_points < 1:
+            raise UsageError(f"max_points must be a positive number, not {max_points}")
+        run_id, tag_id = self._tag_id(run, tag)
+        rows = (
+            self.index.cursor()
+            .execute(
+                "SELECT step, wall_time, tensor FROM _tensors WHERE run_id = ? AND tag_id = ? "
+                "ORDER BY step, rowid",
+                [run_id, tag_id],
+            )
+            .fetchall()
+        )
+        if max_points is not None and len(rows) > max_points:
+            picked = np.unique(np.linspace(0, len(rows) - 1, max_points).round().astype(int))
+            rows = [rows[i] for i in picked.tolist()]
+        return [TensorPoint(int(step), float(wall), _decode(tensor)) for step, wall, tensor in rows]
+
+    def blobs(self, run: str, tag: str) -> list[BlobPoint]:
+        """The images or audio clips of a tag (references; :meth:`blob` reads the bytes)."""
+        run_id, tag_id = self._tag_id(run, tag)
+        rows = (
+            self.index.cursor()
+            .execute(
+                'SELECT step, wall_time, "index", path, "offset", length, width, height, '
+                "content_type FROM _blobs WHERE run_id = ? AND tag_id = ? "
+                'ORDER BY step, rowid, "index"',
+                [run_id, tag_id],
+            )
+            .fetchall()
+        )
+        return [
+            BlobPoint(
+                int(step),
+                float(wall),
+                int(index),
+                BlobRef(path, offset, length, width, height, kind),
+            )
+            for step, wall, index, path, offset, length, width, height, kind in rows
+        ]
+
+    def blob(self, run: str, tag: str, step: int, index: int = 0) -> bytes:
+        """The bytes of one image or audio clip (the last one logged at ``step``)."""
+        matches = [p for p in self.blobs(run, tag) if p.step == step and p.index == index]
+        if not matches:
+            raise NotFoundError(f"run {run!r} has no {tag!r} at step {step} (index {index})")
+        ref = matches[-1].ref
+        try:
+            return ref.read()
+        except OSError as error:
+            raise NotFoundError(
+                f"the event file holding {tag!r} at step {step} of run {run!r} is gone or "
+                f"changed ({error.strerror or error}); reload the logdir"
+            ) from error
+
+    def hparams(self) -> list[tuple[str, dict[str, Any]]]:
+        """``(run, hyperparameters)`` for each run that has some (hparams plugin or Lightning file)."""
+        cursor = self.index.cursor()
+        found: dict[str, dict[str, Any]] = {}
+        for run, text in cursor.execute(
+            "SELECT name, hparams_file FROM _runs WHERE hparams_file IS NOT NULL ORDER BY name"
+        ).fetchall():
+            found[run] = dict(json.loads(text))
+        for run, metadata in cursor.execute(
+            "SELECT run, metadata FROM tags WHERE plugin = 'hparams' AND tag = ?", [HPARAMS_TAG]
+        ).fetchall():
+            found.setdefault(run, {}).update(_session_hparams(bytes(metadata)))
+        return sorted(found.items())
+
+    def last_scalars(self) -> pd.DataFrame:
+        """The last value of every scalar series (highest step, last logged): run, tag, value."""
+        return (
+            self.index.cursor()
+            .execute(
+                "SELECT r.name AS run, t.tag, arg_max(s.value, (s.step, s.rowid)) AS value "
+                "FROM _scalars s JOIN _runs r USING (run_id) JOIN _tags t USING (run_id, tag_id) "
+                "GROUP BY ALL ORDER BY run, tag"
+            )
+            .df()
+        )
+
+    def sql(self, query: str, parameters: list[Any] | None = None) -> pd.DataFrame:
+        """Run a query over the documented views (``runs``, ``tags``, ``scalars``...)."""
+        return self.index.cursor().execute(query, parameters or []).df()
+
+    # -- lookups -----------------------------------------------------------------
+
+    def _run_id(self, run: str) -> int:
+        run_id = self.index.run_ids().get(run)
+        if run_id is None:
+            raise NotFoundError(f"no run named {run!r} in this logdir")
+        return run_id
+
+    def _tag_id(self, run: str, tag: str) -> tuple[int, int]:
+        run_id = self._run_id(run)
+        found = self.index.tag_infos(run).get(tag)
+        if found is None:
+            raise NotFoundError(f"run {run!r} has no tag {tag!r}")
+        return run_id, found[0]
+
+
+def _decode(serialized: bytes) -> npt.NDArray[Any]:
+    return tensors.to_numpy(tensor_pb2.TensorProto.FromString(serialized))
+
+
+def _session_hparams(content: bytes) -> dict[str, Any]:
+    data = plugin_hparams_pb2.HParamsPluginData.FromString(content)
+    values: dict[str, Any] = {}
+    for name, value in data.session_start_info.hparams.items():
+        values[name] = _plain(value)
+    return values
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        return value.number_value
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def _pandas() -> Any:
+    """pandas, imported on first use (opening and updating an index does not need it)."""
+    import pandas
+
+    return pandas
