@@ -49,6 +49,9 @@ import psutil
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_data import ensure_logdir
 
+# How often the follower looks at the logdir (what the dashboard will do).
+FOLLOW_INTERVAL = 0.25
+
 
 class TreeMemory:
     """Samples the summed RSS of a process and its children until stopped."""
@@ -103,7 +106,7 @@ def _tensorboard_ready(
         return False
     if any(run not in tags or last_tag not in tags[run] for run in runs):
         return False
-    body = urllib.parse.urlencode({"tag": last_tag, "runs": json.dumps(runs)}).encode()
+    body = urllib.parse.urlencode({"tag": last_tag, "runs": runs}, doseq=True).encode()
     series = _get(base + "/data/plugin/scalars/scalars_multirun", body)
     if any(not series.get(run) or series[run][-1][1] != last_step for run in runs):
         return False
@@ -164,12 +167,17 @@ frame = SummaryReader(sys.argv[1], pivot=False).scalars
 print(len(frame))
 """
 
+# Ready is when open() returns: everything is in the index and queryable. The
+# count that follows checks it (and is not timed); so is closing, which
+# checkpoints DuckDB's log into the database file.
 _STEPSCOPE = """
 import sys, time
 import stepscope
-with stepscope.open(sys.argv[1], index=sys.argv[2]) as logdir:
-    count = logdir.sql("SELECT count(*) AS n FROM scalars")["n"][0]
-    print(int(count))
+logdir = stepscope.open(sys.argv[1], index=sys.argv[2])
+ready = time.time()
+(count,) = logdir.index.cursor().execute("SELECT count(*) FROM scalars").fetchone()
+print(ready, count)
+logdir.close()
 """
 
 
@@ -222,7 +230,7 @@ def bench_follow(points: int = 10) -> dict[str, float]:
                     if step > seen and step in flushed_at:
                         latencies.append(now - flushed_at[step])
                         seen = step
-                time.sleep(opened.follow_interval if hasattr(opened, "follow_interval") else 0.25)
+                time.sleep(FOLLOW_INTERVAL)
             thread.join()
     finally:
         writer.close()

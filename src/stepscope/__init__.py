@@ -22,10 +22,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stepscope.errors import EventWriteError, StepscopeError
-from stepscope.writer import SummaryWriter
 
 if TYPE_CHECKING:
     from stepscope.api import Logdir, open
+    from stepscope.writer import SummaryWriter
 
 __version__ = "0.1.0.dev0"
 
@@ -33,8 +33,12 @@ __all__ = ["EventWriteError", "Logdir", "StepscopeError", "SummaryWriter", "__ve
 
 
 def __getattr__(name: str) -> Any:
-    # The read API needs pandas and DuckDB; a training script that only logs
-    # should not pay for importing them.
+    # Imported on first use: a training script that only logs does not pay
+    # for pandas and DuckDB, and a reader does not pay for the writer.
+    if name == "SummaryWriter":
+        from stepscope.writer import SummaryWriter
+
+        return SummaryWriter
     if name in ("open", "Logdir"):
         from stepscope import api
 

@@ -250,17 +250,25 @@ class Logdir:
 
     @staticmethod
     def _series(found: list[TagSummary], run: Filter, tag: Filter) -> list[TagSummary]:
-        return [t for t in found if _matches(t.run, run) and _matches(t.tag, tag)]
+        runs, tags = _wanted(run), _wanted(tag)
+        return [t for t in found if _matches(t.run, runs) and _matches(t.tag, tags)]
 
 
-def _matches(name: str, wanted: Filter) -> bool:
+def _wanted(given: Filter) -> str | re.Pattern[str] | frozenset[str] | None:
+    """A filter in a form that can be tested many times (an iterator only once)."""
+    if given is None or isinstance(given, str | re.Pattern):
+        return given
+    return frozenset(given)
+
+
+def _matches(name: str, wanted: str | re.Pattern[str] | frozenset[str] | None) -> bool:
     if wanted is None:
         return True
     if isinstance(wanted, str):
         return name == wanted
     if isinstance(wanted, re.Pattern):
         return wanted.search(name) is not None
-    return name in set(wanted)
+    return name in wanted
 
 
 def _sniff(head: bytes) -> str:

@@ -75,7 +75,7 @@ class RunChunk:
     tags: dict[str, TagInfo] = field(default_factory=dict)
     scalar_tags: list[str] = field(default_factory=list)
     scalar_seq: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    scalar_tag: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    scalar_tag: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     steps: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     wall_times: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     values: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
@@ -96,8 +96,7 @@ class RunChunk:
             sink.purge(self.run, step)
         for tag, info in self.tags.items():
             sink.tag(self.run, tag, info)
-        order = np.argsort(self.scalar_seq, kind="stable")
-        for i in order.tolist():
+        for i in range(len(self.steps)):
             sink.scalar(
                 self.run,
                 self.scalar_tags[int(self.scalar_tag[i])],
@@ -393,6 +392,9 @@ class _RunParser:
                 chunk.values,
             ) = (column[order] for column in columns)
         _purge_within(chunk)
+        # Rows are in log order now; the sequence numbers need not travel back.
+        chunk.scalar_seq = chunk.scalar_seq[:0]
+        chunk.scalar_tag = chunk.scalar_tag.astype(np.int32)
         return chunk
 
 

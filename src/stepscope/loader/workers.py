@@ -92,6 +92,7 @@ def run_parallel(
         finally:
             with contextlib.suppress(OSError):
                 process.stdin.close()
+            process.stdout.close()
             process.wait()
             results.put((-1, None))  # this feeder is done
 

@@ -488,16 +488,19 @@ class _Batch:
         self._insert("_scalars", rows)
 
     def _insert(self, table: str, rows: dict[str, Any]) -> None:
-        """Insert columns (a dict of equally long numpy arrays or lists) into ``table``."""
-        con = self.index._con
-        con.register("_new_rows", rows)
-        try:
-            con.execute(f"INSERT INTO {table} SELECT * FROM _new_rows")
-        finally:
-            con.unregister("_new_rows")
+        """Insert columns (a dict of equally long numpy arrays) into ``table``."""
+        # DuckDB reads a NaN in a numpy array as NULL (pandas' convention);
+        # the arrays never hold a real NULL, so a NULL there was a NaN.
+        select = ", ".join(
+            f"""COALESCE("{name}", 'NaN'::DOUBLE)"""
+            if getattr(column, "dtype", None) is not None and column.dtype.kind == "f"
+            else f'"{name}"'
+            for name, column in rows.items()
+        )
+        with _registered(self.index._con, rows) as con:
+            con.execute(f"INSERT INTO {table} SELECT {select} FROM _new_rows")
 
     def flush(self) -> None:
-        con = self.index._con
         self._flush_scalars()
         for table, rows, columns in (
             ("_tags", self.tags, _TAG_COLUMNS),
@@ -509,24 +512,34 @@ class _Batch:
                 self._insert(table, _columns(rows, columns))
                 rows.clear()
         if self.files:
-            con.register("_new_rows", _columns(list(self.files.values()), _FILE_COLUMNS))
-            try:
+            files = _columns(list(self.files.values()), _FILE_COLUMNS)
+            with _registered(self.index._con, files) as con:
                 con.execute("DELETE FROM _files WHERE path IN (SELECT path FROM _new_rows)")
                 con.execute("INSERT INTO _files SELECT * FROM _new_rows")
-            finally:
-                con.unregister("_new_rows")
             self.files.clear()
         if self.events:
             events = _columns(list(self.events.items()), ["run_id", "events"])
-            con.register("_new_rows", events)
-            try:
+            with _registered(self.index._con, events) as con:
                 con.execute(
                     "UPDATE _runs SET events = _runs.events + n.events FROM _new_rows n "
                     "WHERE _runs.run_id = n.run_id"
                 )
-            finally:
-                con.unregister("_new_rows")
             self.events.clear()
+
+
+@contextmanager
+def _registered(
+    con: duckdb.DuckDBPyConnection, rows: dict[str, Any]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``rows`` visible to queries as ``_new_rows`` for the duration."""
+    con.register("_new_rows", rows)
+    try:
+        yield con
+    finally:
+        # After a failed statement the transaction is aborted and unregistering
+        # fails too; that second error must not hide the first.
+        with suppress(duckdb.Error):
+            con.unregister("_new_rows")
 
 
 def _columns(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, Any]:
