@@ -36,7 +36,7 @@ from stepscope import tensors
 from stepscope.loader import fast
 from stepscope.loader.model import BlobRef, Sink, TagInfo
 from stepscope.proto import event_pb2, summary_pb2, tensor_pb2
-from stepscope.records import HEADER_SIZE, RecordReader
+from stepscope.records import HEADER_SIZE, RecordReader, masked_crc32c
 
 # How much of a file is read and parsed at once; bounds a worker's memory.
 WINDOW = 4 << 20
@@ -174,14 +174,30 @@ class _RunParser:
         if not count:
             return 0
         damaged = fast.find_damaged(buf, walked)
+        if damaged.any():
+            # A record whose length fails its checksum cannot be trusted to say
+            # where the next one starts: stop before it, and let the record-by-
+            # record reader resynchronize from there.
+            bad = _first_bad_header(data, walked, damaged)
+            if bad is not None:
+                if bad == 0:
+                    return 0
+                walked = fast.Walk(walked.starts[:bad], walked.lengths[:bad])
+                damaged = damaged[:bad]
+                count = bad
         simple = fast.simple_scalars(buf, walked)
         base_seq = self.seq
         self.seq += count
+        # Damaged records are skipped; a tag that is not valid UTF-8 is left to
+        # protobuf, so both paths treat it alike.
+        named = np.array([name is not None for name in simple.tag_names], dtype=bool)
+        taken = ~damaged[simple.which]
+        if len(named):
+            taken &= named[simple.tag_codes]
         is_simple = np.zeros(count, dtype=bool)
-        is_simple[simple.which] = True
-        keep = ~damaged[simple.which]
-        if len(simple.which):
-            self._add_simple(base_seq, simple, keep)
+        is_simple[simple.which[taken]] = True
+        if taken.any():
+            self._add_simple(base_seq, simple, taken)
         for i in np.flatnonzero(damaged).tolist():
             self._corrupt(state, state.offset + int(walked.starts[i]), "record checksum mismatch")
         slow = np.flatnonzero(~is_simple & ~damaged)
@@ -224,24 +240,25 @@ class _RunParser:
     # -- values --------------------------------------------------------------
 
     def _add_simple(
-        self, base_seq: int, simple: fast.SimpleScalars, keep: npt.NDArray[Any]
+        self, base_seq: int, simple: fast.SimpleScalars, taken: npt.NDArray[np.bool_]
     ) -> None:
-        seqs = base_seq + simple.which
-        codes = np.empty(len(simple.tag_names), dtype=np.int64)
-        firsts = np.full(len(simple.tag_names), -1, dtype=np.int64)
-        first_index = np.unique(simple.tag_codes, return_index=True)[1]
-        firsts[: len(first_index)] = seqs[first_index]
-        for code, name in enumerate(simple.tag_names):
+        seqs = base_seq + simple.which[taken]
+        tag_codes = simple.tag_codes[taken]
+        used, first = np.unique(tag_codes, return_index=True)
+        codes = np.full(len(simple.tag_names), -1, dtype=np.int32)
+        for code, first_seq in zip(used.tolist(), seqs[first].tolist(), strict=True):
+            name = simple.tag_names[code]
+            assert name is not None  # rows with undecodable names are not taken
             codes[code] = self.scalar_names.setdefault(name, len(self.scalar_names))
             if name not in self.known and name not in self.pending:
-                self.pending[name] = int(firsts[code])
+                self.pending[name] = first_seq
         self.scalar_parts.append(
             (
-                seqs[keep],
-                codes[simple.tag_codes[keep]],
-                simple.steps[keep],
-                simple.wall_times[keep],
-                simple.values[keep],
+                seqs,
+                codes[tag_codes],
+                simple.steps[taken],
+                simple.wall_times[taken],
+                simple.values[taken],
             )
         )
 
@@ -396,6 +413,16 @@ class _RunParser:
         chunk.scalar_seq = chunk.scalar_seq[:0]
         chunk.scalar_tag = chunk.scalar_tag.astype(np.int32)
         return chunk
+
+
+def _first_bad_header(data: bytes, walked: fast.Walk, damaged: npt.NDArray[np.bool_]) -> int | None:
+    """The first damaged record whose length field fails its checksum, if any."""
+    for i in np.flatnonzero(damaged).tolist():
+        start = int(walked.starts[i])
+        stored = int.from_bytes(data[start + 8 : start + 12], "little")
+        if masked_crc32c(data[start : start + 8]) != stored:
+            return int(i)
+    return None
 
 
 def _purge_within(chunk: RunChunk) -> None:

@@ -196,7 +196,7 @@ class SimpleScalars:
     wall_times: npt.NDArray[np.float64]
     values: npt.NDArray[np.float64]
     tag_codes: npt.NDArray[np.int64]  # index into tag_names, one per record
-    tag_names: list[str]
+    tag_names: list[str | None]  # None: not valid UTF-8 (protobuf rejects such an event)
 
 
 def _varints(buf: Bytes, at: Ints) -> tuple[Ints, Ints]:
@@ -221,7 +221,7 @@ def _varints(buf: Bytes, at: Ints) -> tuple[Ints, Ints]:
 def simple_scalars(buf: Bytes, records: Walk) -> SimpleScalars:
     """Decode the records that are exactly ``{wall_time, step, summary{value{tag, simple_value}}}``.
 
-    Tag names must be under 121 bytes (single-byte lengths); anything else
+    Tag names must be at most 118 bytes (so every length in the record is one byte); anything else
     is left out of ``which`` and read the ordinary way.
     """
     payload = records.starts + HEADER_SIZE
@@ -278,13 +278,22 @@ def simple_scalars(buf: Bytes, records: Walk) -> SimpleScalars:
         which=which,
         steps=steps[which],
         wall_times=walls,
-        values=values.astype(np.float64),
+        values=_widened(values),
         tag_codes=codes,
         tag_names=names,
     )
 
 
-def _tag_codes(buf: Bytes, at: Ints, lengths: Ints) -> tuple[npt.NDArray[np.int64], list[str]]:
+def _widened(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """float32 to float64, signaling NaNs included (numpy warns on those; they are just NaN here)."""
+    with np.errstate(invalid="ignore"):
+        wide: npt.NDArray[np.float64] = values.astype(np.float64)
+    return wide
+
+
+def _tag_codes(
+    buf: Bytes, at: Ints, lengths: Ints
+) -> tuple[npt.NDArray[np.int64], list[str | None]]:
     """A code per record into a list of distinct tag names, in order of first appearance.
 
     Names are hashed column by column (a polynomial over the bytes, plus the
@@ -312,10 +321,17 @@ def _tag_codes(buf: Bytes, at: Ints, lengths: Ints) -> tuple[npt.NDArray[np.int6
     if not np.array_equal(words, words[firsts][codes]):
         raise _HashCollisionError
     names = [
-        bytes(buf[start : start + length]).decode("utf-8", "replace")
+        _decoded(bytes(buf[start : start + length]))
         for start, length in zip(at[firsts].tolist(), lengths[firsts].tolist(), strict=True)
     ]
     return codes.astype(np.int64), names
+
+
+def _decoded(name: bytes) -> str | None:
+    try:
+        return name.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class _HashCollisionError(Exception):

@@ -5,7 +5,8 @@ each of ``(n - 2) // 2`` buckets of equal step width, the point with the
 smallest and the one with the largest value (NaN counts as the largest, so
 a divergence is always shown). A series of ``n`` points or fewer is
 returned whole. This is the M4 idea (first/last/min/max per pixel column)
-with the first and last taken once for the series.
+with the first and last taken once for the series. Below 4 points there is
+no room for a bucket: only the first and last are returned.
 """
 
 from __future__ import annotations

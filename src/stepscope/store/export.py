@@ -36,8 +36,10 @@ def export_scalars(
     ]
     cursor = data.index.cursor()
     cursor.register("_wanted", pd.DataFrame(wanted, columns=["run", "tag"]))
+    # JSON has no NaN or Infinity: there a non-finite value is written as null.
+    value = "CASE WHEN isfinite(value) THEN value END AS value" if format_ == "json" else "value"
     query = (
-        "SELECT run, tag, step, wall_time, value FROM scalars "
+        f"SELECT run, tag, step, wall_time, {value} FROM scalars "
         "SEMI JOIN _wanted USING (run, tag) ORDER BY run, tag, step"
     )
     (count,) = cursor.execute(f"SELECT count(*) FROM ({query})").fetchone() or (0,)
