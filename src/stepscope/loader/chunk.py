@@ -34,7 +34,7 @@ from google.protobuf.message import DecodeError
 
 from stepscope import tensors
 from stepscope.loader import fast
-from stepscope.loader.model import BlobRef, Sink, TagInfo
+from stepscope.loader.model import BlobRef, FileState, Sink, TagInfo
 from stepscope.proto import event_pb2, summary_pb2, tensor_pb2
 from stepscope.records import HEADER_SIZE, RecordReader, masked_crc32c
 
@@ -49,16 +49,6 @@ _LEGACY_PLUGINS = {
     "audio": "audio",
 }
 _START = event_pb2.SessionLog.START
-
-
-@dataclass
-class FileState:
-    """How far a file has been read, and what went wrong in it."""
-
-    path: str
-    offset: int = 0
-    corrupt_records: int = 0
-    reported: bool = False  # a problem of this file was already reported (once per file)
 
 
 @dataclass

@@ -56,6 +56,16 @@ class BlobRef:
         return data
 
 
+@dataclass
+class FileState:
+    """How far a file has been read, and what went wrong in it."""
+
+    path: str
+    offset: int = 0
+    corrupt_records: int = 0
+    reported: bool = False  # a problem of this file was already reported (once per file)
+
+
 class Sink(Protocol):
     """Receives a run's data as the loader reads it."""
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stepscope.loader.chunk import FileState, parse_run
-from stepscope.loader.model import Sink, TagInfo
+from stepscope.loader.chunk import parse_run
+from stepscope.loader.model import FileState, Sink, TagInfo
 
 
 class RunLoader:

@@ -25,19 +25,22 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 
-from stepscope import tensors
 from stepscope.errors import UsageError
-from stepscope.loader.chunk import FileState, RunChunk, parse_run
 from stepscope.loader.discovery import LogdirSource, discover
-from stepscope.loader.model import TagInfo
-from stepscope.loader.workers import WorkerError, run_parallel
-from stepscope.store.lightning import read_hparams_yaml
+from stepscope.loader.model import FileState, TagInfo
 from stepscope.warnings import warn_once
+
+if TYPE_CHECKING:
+    from stepscope.loader.chunk import RunChunk
+
+# Parsing (protobuf, the vectorized path, worker processes) is imported when
+# there is something to read: a warm restart on an unchanged logdir does not
+# pay for it.
 
 SCHEMA_VERSION = 1
 # Parsing in worker processes pays off past this much new data.
@@ -283,6 +286,11 @@ class Index:
         report: UpdateReport,
         workers: int | None,
     ) -> None:
+        if not tasks:
+            return
+        from stepscope.loader.chunk import parse_run
+        from stepscope.loader.workers import WorkerError, run_parallel
+
         total = sum(pending for _, _, pending in tasks)
         cores = workers or _cores()
         batch = _Batch(self)
@@ -346,6 +354,8 @@ class Index:
         if len(chunk.steps):
             ids = np.array([run.tags[name][0] for name in chunk.scalar_tags], dtype=np.int32)
             batch.add_scalars(run.run_id, ids[chunk.scalar_tag], chunk)
+        if chunk.tensors:
+            from stepscope import tensors
         for _, tag, step, wall, array in chunk.tensors:
             proto = tensors.to_tensor_proto(array)
             batch.tensors.append(
@@ -424,6 +434,8 @@ class Index:
         if mtime == run.hparams_mtime:
             return
         run.hparams_mtime = mtime
+        from stepscope.store.lightning import read_hparams_yaml
+
         values = read_hparams_yaml(path)
         self._con.execute(
             "UPDATE _runs SET hparams_file = ?, hparams_file_mtime = ? WHERE run_id = ?",
@@ -592,20 +604,15 @@ class _LockedError(Exception):
 def _connect(path: str, rebuild_allowed: bool) -> duckdb.DuckDBPyConnection:
     try:
         connection = duckdb.connect(path)
-    except duckdb.IOException as error:
-        if "lock" in str(error).lower():
+    except duckdb.Error as error:
+        if isinstance(error, duckdb.IOException) and "lock" in str(error).lower():
             raise _LockedError from error
         if not rebuild_allowed:
+            reason = " ".join(str(error).split())
             raise UsageError(
-                f"{path} is not a stepscope index ({error}); pass another --index path"
+                f"{path} is not a stepscope index ({reason}); pass another --index path"
             ) from error
-        _remove(path)
-        connection = duckdb.connect(path)
-    except duckdb.Error as error:
-        if not rebuild_allowed:
-            raise UsageError(
-                f"{path} is not a stepscope index ({error}); pass another --index path"
-            ) from error
+        # In the default location: an index of an older DuckDB, or damaged. Rebuild it.
         _remove(path)
         connection = duckdb.connect(path)
     tables = {

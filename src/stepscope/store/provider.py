@@ -19,13 +19,10 @@ import numpy.typing as npt
 
 if TYPE_CHECKING:
     import pandas as pd
+    from google.protobuf import struct_pb2
 
-from google.protobuf import struct_pb2
-
-from stepscope import tensors
 from stepscope.errors import NotFoundError, UsageError
 from stepscope.loader.model import BlobRef, TagInfo
-from stepscope.proto import plugin_hparams_pb2, tensor_pb2
 from stepscope.store.downsample import keep_spikes
 from stepscope.store.index import Index, UpdateReport
 
@@ -284,10 +281,15 @@ class DataProvider:
 
 
 def _decode(serialized: bytes) -> npt.NDArray[Any]:
+    from stepscope import tensors
+    from stepscope.proto import tensor_pb2
+
     return tensors.to_numpy(tensor_pb2.TensorProto.FromString(serialized))
 
 
 def _session_hparams(content: bytes) -> dict[str, Any]:
+    from stepscope.proto import plugin_hparams_pb2
+
     data = plugin_hparams_pb2.HParamsPluginData.FromString(content)
     values: dict[str, Any] = {}
     for name, value in data.session_start_info.hparams.items():
