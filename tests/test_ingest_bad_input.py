@@ -83,6 +83,7 @@ def assert_one_line_naming(message: str, path: Path) -> None:
 @pytest.fixture(params=["in-process", "workers"])
 def loading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Parse in this process, or in worker processes (as a large load does)."""
+    from stepscope.loader import workers
     from stepscope.store import index
 
     calls = []
@@ -91,8 +92,8 @@ def loading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         calls.append(args)
         return real_run_parallel(*args)  # type: ignore[arg-type]
 
-    real_run_parallel = index.run_parallel
-    monkeypatch.setattr(index, "run_parallel", counted)
+    real_run_parallel = workers.run_parallel
+    monkeypatch.setattr(workers, "run_parallel", counted)
     if request.param == "workers":
         monkeypatch.setattr(index, "PARALLEL_BYTES", 0)
         monkeypatch.setattr(index, "_cores", lambda: 2)

@@ -704,15 +704,17 @@ def test_a_parallel_load_equals_a_sequential_one(
                     writer.add_image("img", rng.random((3, 4, 4)), step)
                     writer.add_text("note", f"step {step}", step)
 
+    from stepscope.loader import workers
+
     calls = []
-    real = index_module.run_parallel
+    real = workers.run_parallel
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(index_module, "PARALLEL_BYTES", 1)
-    monkeypatch.setattr(index_module, "run_parallel", counting)
+    monkeypatch.setattr(workers, "run_parallel", counting)
     parallel = open_index(logdir, tmp_path / "parallel.duckdb")
     parallel_report = parallel.update(workers=2)
     assert len(calls) == 1  # the worker processes were used
