@@ -46,7 +46,7 @@ SCHEMA_VERSION = 1
 # Parsing in worker processes pays off past this much new data.
 PARALLEL_BYTES = 16 << 20
 # Scalar rows gathered before one insert (bigger inserts are faster in DuckDB).
-_INSERT_ROWS = 1 << 18
+_INSERT_ROWS = 1 << 17
 
 _TABLES = """
 CREATE TABLE _meta (key VARCHAR NOT NULL, value VARCHAR);
