@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from stepscope.errors import UsageError
-from stepscope.loader.discovery import parse_logdir_spec
+from stepscope.loader.discovery import check_sources, parse_logdir_spec
 from stepscope.store.index import Index, UpdateReport
 from stepscope.store.provider import DataProvider, TagSummary
 
@@ -44,6 +44,7 @@ def open(logdir: str, index: str | None = None, *, update: bool = True) -> Logdi
     sources = parse_logdir_spec(logdir)
     if not sources:
         raise UsageError("no logdir given; pass a directory, e.g. stepscope.open('runs')")
+    check_sources(sources)  # before an index is made for a logdir that is not there
     opened = Logdir(Index.open(sources, index))
     if update:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from typing import Any
 
 import click
 
@@ -32,10 +33,91 @@ class _Group(click.Group):
             ) from error
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _serve_options(function: Any) -> Any:
+    """TensorBoard's flags, so muscle memory works (``--samples_per_plugin``, ``--load_fast`` accepted)."""
+    options = [
+        click.option("--logdir", help="The directory to read runs from."),
+        click.option("--logdir_spec", help="name1:path1,name2:path2 (TensorBoard's form)."),
+        click.option("--host", help="Interface to listen on (default 127.0.0.1)."),
+        click.option(
+            "--bind_all", is_flag=True, help="Listen on every interface (a token is then required)."
+        ),
+        click.option(
+            "--port",
+            type=click.IntRange(0, 65535),
+            help="Port (default 6006, or the next free one).",
+        ),
+        click.option(
+            "--reload_interval",
+            type=click.FloatRange(0.05),
+            default=1.0,
+            show_default=True,
+            help="Seconds between looks at the logdir.",
+        ),
+        click.option(
+            "--path_prefix", default="", help="Serve under this URL path (behind a proxy)."
+        ),
+        click.option("--window_title", default="stepscope", show_default=True),
+        click.option(
+            "--index",
+            "index_path",
+            type=click.Path(dir_okay=False),
+            help="The index file (default: in the user cache).",
+        ),
+        click.option(
+            "--no_auth", is_flag=True, help="No token even when listening beyond localhost."
+        ),
+        click.option(
+            "--samples_per_plugin",
+            hidden=True,
+            help="Accepted for TensorBoard compatibility; stepscope keeps everything.",
+        ),
+        click.option("--load_fast", hidden=True, help="Accepted for TensorBoard compatibility."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_server(**flags: Any) -> None:
+    from stepscope.server.serve import ServeOptions, serve
+
+    for ignored in ("samples_per_plugin", "load_fast"):
+        if flags.pop(ignored, None) is not None:
+            click.echo(
+                f"Note: --{ignored} is accepted but not needed: stepscope keeps every point and image.",
+                err=True,
+            )
+    index_path = flags.pop("index_path")
+    serve(ServeOptions(index=index_path, **flags), echo=lambda line: click.echo(line, err=True))
+
+
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="stepscope")
-def cli() -> None:
-    """stepscope: fast, open training monitoring for deep learning."""
+@_serve_options
+@click.pass_context
+def cli(ctx: click.Context, /, **flags: Any) -> None:
+    """stepscope: fast, open training monitoring for deep learning.
+
+    `stepscope --logdir runs` serves the logdir (as `stepscope serve`).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (flags.get("logdir") or flags.get("logdir_spec")):
+        click.echo(ctx.get_help())
+        return
+    _run_server(**flags)
+
+
+@cli.command()
+@_serve_options
+def serve(**flags: Any) -> None:
+    """Serve a logdir: read it into the index, follow it, and serve the dashboard's API."""
+    _run_server(**flags)
 
 
 @cli.command()

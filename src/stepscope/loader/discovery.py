@@ -78,6 +78,15 @@ class Discovery:
     problems: list[str] = field(default_factory=list)
 
 
+def check_sources(sources: list[LogdirSource]) -> None:
+    """Raise the one-line error :func:`discover` would for a source that is not a directory."""
+    for source in sources:
+        if not os.path.isdir(source.path):
+            raise NotFoundError(
+                f"logdir {source.path} does not exist or is not a directory; check the path"
+            )
+
+
 def discover(sources: list[LogdirSource]) -> Discovery:
     """Every run under ``sources``; a source that does not exist is an error.
 
@@ -85,11 +94,8 @@ def discover(sources: list[LogdirSource]) -> Discovery:
     each) and skipped; everything readable is still found.
     """
     found = Discovery()
+    check_sources(sources)
     for source in sources:
-        if not os.path.isdir(source.path):
-            raise NotFoundError(
-                f"logdir {source.path} does not exist or is not a directory; check the path"
-            )
         for directory, files in _walk(source.path, found.problems):
             relative = os.path.relpath(directory, source.path)
             run = _run_name(source.name, relative)

@@ -444,15 +444,18 @@ class Index:
 
     # -- reading (for the provider) ------------------------------------------
 
+    # The readers below run in server threads while an update may add runs and
+    # tags: each takes a copy in one step (atomic for a dict under the GIL).
+
     def run_ids(self) -> dict[str, int]:
-        return {name: run.run_id for name, run in self._runs.items()}
+        return {name: run.run_id for name, run in list(self._runs.items())}
 
     def tag_infos(self, run: str) -> dict[str, tuple[int, TagInfo]]:
         found = self._runs.get(run)
         return dict(found.tags) if found else {}
 
     def run_names(self) -> list[str]:
-        return sorted(self._runs)
+        return sorted(list(self._runs))
 
 
 def _failed(run: _Run, error: BaseException) -> str:

@@ -1,0 +1,185 @@
+"""``stepscope --logdir DIR``: read the logdir into the index, keep following it, serve the API.
+
+TensorBoard's flags work. The server binds to 127.0.0.1 unless ``--host`` or
+``--bind_all`` says otherwise; bound beyond loopback it requires the token
+that the printed URL carries, unless ``--no_auth``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stepscope.errors import StepscopeError, UsageError
+
+DEFAULT_PORT = 6006
+_PORT_TRIES = 100
+
+
+@dataclass
+class ServeOptions:
+    logdir: str | None = None
+    logdir_spec: str | None = None
+    host: str | None = None
+    port: int | None = None
+    bind_all: bool = False
+    reload_interval: float = 1.0
+    path_prefix: str = ""
+    window_title: str = "stepscope"
+    index: str | None = None
+    no_auth: bool = False
+
+
+class Follower:
+    """Reads what is new in the logdir every ``interval`` seconds, in a thread of its own."""
+
+    def __init__(self, update: Callable[[], Any], interval: float) -> None:
+        self._update = update
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stepscope-follower", daemon=True)
+        self.state: dict[str, Any] = {"loading": True, "updates": 0, "error": None}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.state)
+
+    def step(self) -> None:
+        """One update; a failure (e.g. the logdir vanished) is kept in the state and retried."""
+        try:
+            report = self._update()
+        except (StepscopeError, OSError) as error:
+            # E.g. the logdir vanished: say so on the page, retry, recover when it is back.
+            self.state["error"] = str(error)
+        except Exception as error:  # a bug: keep serving what is in the index
+            self.state["error"] = (
+                f"internal error while reading the logdir: {type(error).__name__}: {error}"
+            )
+        else:
+            self.state.update(
+                error=None,
+                loading=False,
+                updates=self.state["updates"] + 1,
+                last_update=time.time(),
+                last_seconds=report.seconds,
+                last_events=report.events,
+            )
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+            self._stop.wait(self.interval)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int | None, echo: Callable[[str], None]) -> socket.socket:
+    """A listening socket on ``host``: ``port`` exactly if given, else 6006 or the next free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    candidates = [port] if port is not None else range(DEFAULT_PORT, DEFAULT_PORT + _PORT_TRIES)
+    last_error: OSError | None = None
+    for candidate in candidates:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, candidate))
+        except OSError as error:
+            sock.close()
+            last_error = error
+            continue
+        sock.listen(128)
+        if port is None and candidate != DEFAULT_PORT:
+            echo(f"Port {DEFAULT_PORT} is in use; serving on port {candidate} instead.")
+        return sock
+    if port is not None:
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({getattr(last_error, 'strerror', last_error)}); "
+            "pass --port with a free port, or leave it out to take the next free one"
+        )
+    raise UsageError(
+        f"no free port on {host} between {DEFAULT_PORT} and {DEFAULT_PORT + _PORT_TRIES - 1}; pass --port"
+    )
+
+
+def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
+    """Run the server until interrupted (Ctrl-C)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Mount, Route
+
+    from stepscope.loader.discovery import check_sources, parse_logdir_spec
+    from stepscope.server.app import create_app
+    from stepscope.store.index import Index
+    from stepscope.store.provider import DataProvider
+
+    spec = options.logdir_spec or options.logdir
+    if not spec:
+        raise UsageError("no logdir given: pass --logdir DIR (or --logdir_spec name:DIR,...)")
+    sources = parse_logdir_spec(spec)
+    check_sources(sources)
+    host = options.host or ("0.0.0.0" if options.bind_all else "127.0.0.1")
+    token = None if options.no_auth or is_loopback(host) else secrets.token_urlsafe(24)
+    prefix = "/" + options.path_prefix.strip("/") if options.path_prefix.strip("/") else ""
+
+    sock = bind(host, options.port, echo)
+    index = Index.open(sources, options.index)
+    data = DataProvider(index)
+    try:
+        echo(f"Reading {spec} into the index {index.path} ...")
+        started = time.perf_counter()
+        report = data.update()
+        runs = len(data.runs())
+        echo(
+            f"Read {runs} run(s), {report.events:,} new events, in {time.perf_counter() - started:.2f} s."
+        )
+        for problem in report.problems:
+            echo(f"warning: {problem}")
+        follower = Follower(data.update, options.reload_interval)
+        follower.state["loading"] = False
+        app = create_app(
+            data, token=token, window_title=options.window_title, status=follower.status
+        )
+
+        async def home(request: Any) -> RedirectResponse:
+            return RedirectResponse(f"{prefix}/api/docs")
+
+        root = Starlette(routes=[Route("/", home), Mount(prefix or "/", app=app)])
+        port = sock.getsockname()[1]
+        shown = "localhost" if is_loopback(host) else socket.gethostname()
+        url = f"http://{shown}:{port}{prefix}/" + (f"?token={token}" if token else "")
+        echo(f"stepscope is serving {spec} at {url} (Ctrl-C to stop)")
+        follower.start()
+        config = uvicorn.Config(root, log_level="warning", lifespan="off")
+        server = uvicorn.Server(config)
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn shut down cleanly and re-raised Ctrl-C: that is a normal stop
+        finally:
+            follower.stop()
+        echo("stepscope stopped.")
+    finally:
+        with contextlib.suppress(OSError):
+            sock.close()
+        index.close()
