@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 from stepscope.errors import UsageError
 from stepscope.loader.discovery import check_sources, parse_logdir_spec
 from stepscope.store.index import Index, UpdateReport
-from stepscope.store.provider import DataProvider, TagSummary
+from stepscope.store.provider import DataProvider
 
 Filter = str | re.Pattern[str] | Iterable[str] | None
 
@@ -124,8 +124,7 @@ class Logdir:
 
     def scalars(self, run: Filter = None, tag: Filter = None) -> pd.DataFrame:
         """Every scalar at full resolution: run, tag, step, wall_time, value."""
-        wanted = self._series(self.data.tags("scalars"), run, tag)
-        frame = self.data.scalar_frame(tags=[(t.run, t.tag) for t in wanted])
+        frame = self.data.scalar_frame(self.series("scalars", run, tag))
         return frame.reset_index(drop=True)
 
     def histograms(self, run: Filter = None, tag: Filter = None) -> pd.DataFrame:
@@ -134,13 +133,13 @@ class Logdir:
         ``buckets`` is a ``[k, 3]`` array of ``(left, right, count)`` rows.
         """
         rows = []
-        for t in self._series(self.data.tags("histograms"), run, tag):
-            for point in self.data.tensors(t.run, t.tag):
+        for run_name, tag_name in self.series("histograms", run, tag):
+            for point in self.data.tensors(run_name, tag_name):
                 buckets = np.asarray(point.value, dtype=np.float64).reshape(-1, 3)
                 rows.append(
                     {
-                        "run": t.run,
-                        "tag": t.tag,
+                        "run": run_name,
+                        "tag": tag_name,
                         "step": point.step,
                         "wall_time": point.wall_time,
                         "count": float(buckets[:, 2].sum()),
@@ -170,8 +169,8 @@ class Logdir:
 
     def _blobs(self, plugin: str, run: Filter, tag: Filter, as_pil: bool) -> pd.DataFrame:
         rows = []
-        for t in self._series(self.data.tags(plugin), run, tag):
-            for point in self.data.blobs(t.run, t.tag):
+        for run_name, tag_name in self.series(plugin, run, tag):
+            for point in self.data.blobs(run_name, tag_name):
                 raw = point.ref.read()
                 data: Any = raw
                 if as_pil:
@@ -182,8 +181,8 @@ class Logdir:
                     data = Image.open(io.BytesIO(data))
                 rows.append(
                     {
-                        "run": t.run,
-                        "tag": t.tag,
+                        "run": run_name,
+                        "tag": tag_name,
                         "step": point.step,
                         "wall_time": point.wall_time,
                         "index": point.index,
@@ -209,12 +208,12 @@ class Logdir:
     def text(self, run: Filter = None, tag: Filter = None) -> pd.DataFrame:
         """One row per text summary: run, tag, step, wall_time, text (str; tables joined by lines and tabs)."""
         rows = []
-        for t in self._series(self.data.tags("text"), run, tag):
-            for point in self.data.tensors(t.run, t.tag):
+        for run_name, tag_name in self.series("text", run, tag):
+            for point in self.data.tensors(run_name, tag_name):
                 rows.append(
                     {
-                        "run": t.run,
-                        "tag": t.tag,
+                        "run": run_name,
+                        "tag": tag_name,
                         "step": point.step,
                         "wall_time": point.wall_time,
                         "text": _text(point.value),
@@ -249,10 +248,14 @@ class Logdir:
 
     # -- filtering ---------------------------------------------------------------
 
-    @staticmethod
-    def _series(found: list[TagSummary], run: Filter, tag: Filter) -> list[TagSummary]:
+    def series(self, plugin: str, run: Filter = None, tag: Filter = None) -> list[tuple[str, str]]:
+        """The ``(run, tag)`` series of a plugin that the filters select."""
         runs, tags = _wanted(run), _wanted(tag)
-        return [t for t in found if _matches(t.run, runs) and _matches(t.tag, tags)]
+        return [
+            (t.run, t.tag)
+            for t in self.data.tags(plugin, count_points=False)
+            if _matches(t.run, runs) and _matches(t.tag, tags)
+        ]
 
 
 def _wanted(given: Filter) -> str | re.Pattern[str] | frozenset[str] | None:

@@ -194,7 +194,7 @@ def export(
     with open_logdir(logdir, index_path) as opened:
         for problem in opened.last_update.problems if opened.last_update else []:
             click.echo(f"warning: {problem}", err=True)
-        count = export_scalars(opened.data, format_, output, runs, tags)
+        count = export_scalars(opened.data, format_, output, opened.series("scalars", runs, tags))
     if output is not None:
         click.echo(f"Wrote {count} scalar points to {output}", err=True)
 

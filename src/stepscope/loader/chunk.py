@@ -24,7 +24,6 @@ later, as TensorBoard does for a restarted run.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -75,10 +74,6 @@ class RunChunk:
     problems: list[tuple[str, str]] = field(default_factory=list)
     events: int = 0
     bytes_read: int = 0
-
-    @property
-    def empty(self) -> bool:
-        return not (self.events or self.problems or self.tags or len(self.steps) or self.tensors)
 
     def replay(self, sink: Sink) -> None:
         """Hand this chunk to a sink: purges of earlier data first, then tags, then values."""
@@ -458,11 +453,3 @@ def _blob(path: str, offset: int, payload: bytes, data: bytes, content_type: str
 
 def _sized(ref: BlobRef, width: int, height: int) -> BlobRef:
     return BlobRef(ref.path, ref.offset, ref.length, width, height, ref.content_type)
-
-
-def file_size(path: str) -> int:
-    """A file's size, or -1 if it cannot be looked at."""
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return -1

@@ -112,7 +112,7 @@ def create_app(
 
         ``max_points`` downsamples each series without hiding a spike.
         """
-        names = run if run else [t.run for t in data.tags("scalars") if t.tag == tag]
+        names = run or [t.run for t in data.tags("scalars", count_points=False) if t.tag == tag]
         if not names:
             return _error(404, f"no run has a scalar tag {tag!r}")
         series = []

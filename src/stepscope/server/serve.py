@@ -143,7 +143,11 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     prefix = "/" + options.path_prefix.strip("/") if options.path_prefix.strip("/") else ""
 
     sock = bind(host, options.port, echo)
-    index = Index.open(sources, options.index)
+    try:
+        index = Index.open(sources, options.index)
+    except BaseException:
+        sock.close()
+        raise
     data = DataProvider(index)
     try:
         echo(f"Reading {spec} into the index {index.path} ...")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 
@@ -19,23 +18,14 @@ _FORMATS = {
 
 
 def export_scalars(
-    data: DataProvider,
-    format_: str,
-    output: str | None,
-    runs: re.Pattern[str] | None = None,
-    tags: re.Pattern[str] | None = None,
+    data: DataProvider, format_: str, output: str | None, series: list[tuple[str, str]]
 ) -> int:
-    """Write the matching scalar series (run, tag, step, wall_time, value) to ``output`` (None: stdout).
+    """Write these ``(run, tag)`` scalar series (run, tag, step, wall_time, value) to ``output`` (None: stdout).
 
     Returns how many points were written.
     """
-    wanted = [
-        (t.run, t.tag)
-        for t in data.tags("scalars")
-        if (runs is None or runs.search(t.run)) and (tags is None or tags.search(t.tag))
-    ]
     cursor = data.index.cursor()
-    cursor.register("_wanted", pd.DataFrame(wanted, columns=["run", "tag"]))
+    cursor.register("_wanted", pd.DataFrame(series, columns=["run", "tag"]))
     # JSON has no NaN or Infinity: there a non-finite value is written as null.
     value = "CASE WHEN isfinite(value) THEN value END AS value" if format_ == "json" else "value"
     query = (

@@ -249,33 +249,24 @@ class Index:
             report.removed_runs.append(name)
         tasks = []
         for name, run_files in found.runs.items():
+            statuses = {path: _stat(path) for path in run_files.files}
             run = self._runs.get(name)
-            if run is None or run.directory != run_files.directory:
+            if run is None or run.directory != run_files.directory or _replaced(run, statuses):
+                # New, moved, or a file of it was replaced or truncated: read it anew.
                 if run is not None:
                     self._delete_run(run)
                 run = self._add_run(name, run_files.directory)
                 report.new_runs.append(name)
             self._refresh_hparams(run)
             states, pending = [], 0
-            for path in run_files.files:
-                try:
-                    status = os.stat(path)
-                except OSError:
-                    status = None
+            for path, status in statuses.items():
                 known = run.files.get(path)
-                if known is not None and status is not None:
-                    state, _, inode = known
-                    if status.st_ino != inode or status.st_size < state.offset:
-                        # The file was replaced or truncated: read the run anew.
-                        self._reset_run(run)
-                        return self._plan(found, report)
                 state = known[0] if known else FileState(path)
-                size = status.st_size if status else -1
                 states.append(state)
-                if status is None or size > state.offset:
-                    pending += max(size - state.offset, 1)
+                if status is None or status.st_size > state.offset:
+                    pending += max((status.st_size if status else 0) - state.offset, 1)
                 if known is None and status is not None:
-                    run.files[path] = (state, size, status.st_ino)
+                    run.files[path] = (state, status.st_size, status.st_ino)
             if pending:
                 tasks.append((run, states, pending))
         return tasks
@@ -420,10 +411,6 @@ class Index:
         for table in ("_scalars", "_tensors", "_blobs", "_tags", "_files", "_problems", "_runs"):
             self._con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run.run_id])
 
-    def _reset_run(self, run: _Run) -> None:
-        self._delete_run(run)
-        del self._runs[run.name]
-
     def _refresh_hparams(self, run: _Run) -> None:
         """Pick up a Lightning ``hparams.yaml`` beside the run's event files."""
         path = os.path.join(run.directory, "hparams.yaml")
@@ -454,8 +441,23 @@ class Index:
         found = self._runs.get(run)
         return dict(found.tags) if found else {}
 
-    def run_names(self) -> list[str]:
-        return sorted(list(self._runs))
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None  # parsing it will say why, once
+
+
+def _replaced(run: _Run, statuses: dict[str, os.stat_result | None]) -> bool:
+    """Whether a file the run was read from now is another file, or shorter than what was read."""
+    for path, status in statuses.items():
+        known = run.files.get(path)
+        if known is not None and status is not None:
+            state, _, inode = known
+            if status.st_ino != inode or status.st_size < state.offset:
+                return True
+    return False
 
 
 def _failed(run: _Run, error: BaseException) -> str:
@@ -617,7 +619,13 @@ def _connect(path: str, rebuild_allowed: bool) -> duckdb.DuckDBPyConnection:
             ) from error
         # In the default location: an index of an older DuckDB, or damaged. Rebuild it.
         _remove(path)
-        connection = duckdb.connect(path)
+        try:
+            connection = duckdb.connect(path)
+        except duckdb.Error as again:
+            reason = " ".join(str(again).split())
+            raise UsageError(
+                f"cannot create the index {path} ({reason}); pass --index a writable path"
+            ) from again
     tables = {
         row[0]
         for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()

@@ -50,7 +50,7 @@ class TagSummary:
     run: str
     tag: str
     info: TagInfo
-    points: int
+    points: int | None  # None when not counted (``tags(count_points=False)``)
 
     @property
     def plugin(self) -> str:
@@ -111,24 +111,32 @@ class DataProvider:
             for name, directory, events, corrupt in rows
         ]
 
-    def tags(self, plugin: str | None = None, run: str | None = None) -> list[TagSummary]:
-        """Tags (of one plugin, of one run, or all), ordered by run then tag."""
+    def tags(
+        self, plugin: str | None = None, run: str | None = None, *, count_points: bool = True
+    ) -> list[TagSummary]:
+        """Tags (of one plugin, of one run, or all), ordered by run then tag.
+
+        Counting the points scans every table; ``count_points=False`` skips
+        it (``points`` is then ``None``) for callers that only pick series.
+        """
         if run is not None:
             self._run_id(run)
-        cursor = self.index.cursor()
         counts: dict[tuple[int, int], int] = {}
-        for table in ("_scalars", "_tensors", "_blobs"):
-            for run_id, tag_id, count in cursor.execute(
-                f"SELECT run_id, tag_id, count(*) FROM {table} GROUP BY ALL"
-            ).fetchall():
-                counts[(run_id, tag_id)] = counts.get((run_id, tag_id), 0) + int(count)
+        if count_points:
+            cursor = self.index.cursor()
+            for table in ("_scalars", "_tensors", "_blobs"):
+                for run_id, tag_id, count in cursor.execute(
+                    f"SELECT run_id, tag_id, count(*) FROM {table} GROUP BY ALL"
+                ).fetchall():
+                    counts[(run_id, tag_id)] = counts.get((run_id, tag_id), 0) + int(count)
         found = []
         for name, run_id in sorted(self.index.run_ids().items()):
             if run is not None and name != run:
                 continue
             for tag, (tag_id, info) in sorted(self.index.tag_infos(name).items()):
                 if plugin is None or info.plugin_name == plugin:
-                    found.append(TagSummary(name, tag, info, counts.get((run_id, tag_id), 0)))
+                    points = counts.get((run_id, tag_id), 0) if count_points else None
+                    found.append(TagSummary(name, tag, info, points))
         return found
 
     def problems(self, run: str | None = None) -> list[tuple[str, str, str]]:
@@ -141,8 +149,7 @@ class DataProvider:
 
     def scalars(self, run: str, tag: str, max_points: int | None = None) -> ScalarSeries:
         """One scalar series; at most ``max_points`` points, spikes kept (see ``downsample``)."""
-        if max_points is not None and max_points < 1:
-            raise UsageError(f"max_points must be a positive number, not {max_points}")
+        _check_max_points(max_points)
         run_id, tag_id = self._tag_id(run, tag)
         columns = (
             self.index.cursor()
@@ -162,26 +169,19 @@ class DataProvider:
             steps, walls, values = steps[kept], walls[kept], values[kept]
         return ScalarSeries(steps, walls, values, total)
 
-    def scalar_frame(
-        self, runs: list[str] | None = None, tags: list[tuple[str, str]] | None = None
-    ) -> pd.DataFrame:
-        """Scalars of many series as one DataFrame (run, tag, step, wall_time, value)."""
+    def scalar_frame(self, series: list[tuple[str, str]]) -> pd.DataFrame:
+        """These ``(run, tag)`` scalar series as one DataFrame (run, tag, step, wall_time, value)."""
         cursor = self.index.cursor()
-        query = "SELECT run, tag, step, wall_time, value FROM scalars"
-        if tags is not None:
-            pairs = _pandas().DataFrame(tags, columns=["run", "tag"])
-            cursor.register("_wanted", pairs)
-            query += " SEMI JOIN _wanted USING (run, tag)"
-        elif runs is not None:
-            cursor.register("_wanted", _pandas().DataFrame({"run": runs}))
-            query += " SEMI JOIN _wanted USING (run)"
-        frame = cursor.execute(query + " ORDER BY run, tag, step").df()
-        return frame
+        cursor.register("_wanted", _pandas().DataFrame(series, columns=["run", "tag"]))
+        query = (
+            "SELECT run, tag, step, wall_time, value FROM scalars "
+            "SEMI JOIN _wanted USING (run, tag) ORDER BY run, tag, step"
+        )
+        return cursor.execute(query).df()
 
     def tensors(self, run: str, tag: str, max_points: int | None = None) -> list[TensorPoint]:
         """The tensor values of a tag by step; at most ``max_points``, evenly spaced, first and last kept."""
-        if max_points is not None and max_points < 1:
-            raise UsageError(f"max_points must be a positive number, not {max_points}")
+        _check_max_points(max_points)
         run_id, tag_id = self._tag_id(run, tag)
         rows = (
             self.index.cursor()
@@ -197,16 +197,17 @@ class DataProvider:
             rows = [rows[i] for i in picked.tolist()]
         return [TensorPoint(int(step), float(wall), _decode(tensor)) for step, wall, tensor in rows]
 
-    def blobs(self, run: str, tag: str) -> list[BlobPoint]:
-        """The images or audio clips of a tag (references; :meth:`blob` reads the bytes)."""
+    def blobs(self, run: str, tag: str, step: int | None = None) -> list[BlobPoint]:
+        """The images or audio clips of a tag, or of one of its steps (references; :meth:`blob` reads the bytes)."""
         run_id, tag_id = self._tag_id(run, tag)
+        at_step = "" if step is None else " AND step = ?"
         rows = (
             self.index.cursor()
             .execute(
                 'SELECT step, wall_time, "index", path, "offset", length, width, height, '
-                "content_type FROM _blobs WHERE run_id = ? AND tag_id = ? "
+                f"content_type FROM _blobs WHERE run_id = ? AND tag_id = ?{at_step} "
                 'ORDER BY step, rowid, "index"',
-                [run_id, tag_id],
+                [run_id, tag_id] + ([] if step is None else [step]),
             )
             .fetchall()
         )
@@ -222,7 +223,7 @@ class DataProvider:
 
     def blob(self, run: str, tag: str, step: int, index: int = 0) -> bytes:
         """The bytes of one image or audio clip (the last one logged at ``step``)."""
-        matches = [p for p in self.blobs(run, tag) if p.step == step and p.index == index]
+        matches = [p for p in self.blobs(run, tag, step) if p.index == index]
         if not matches:
             raise NotFoundError(f"run {run!r} has no {tag!r} at step {step} (index {index})")
         ref = matches[-1].ref
@@ -278,6 +279,11 @@ class DataProvider:
         if found is None:
             raise NotFoundError(f"run {run!r} has no tag {tag!r}")
         return run_id, found[0]
+
+
+def _check_max_points(max_points: int | None) -> None:
+    if max_points is not None and max_points < 1:
+        raise UsageError(f"max_points must be a positive number, not {max_points}")
 
 
 def _decode(serialized: bytes) -> npt.NDArray[Any]:
