@@ -4,9 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The browser tests drive Debian's Chromium (Playwright's own browser download
+# does not work on our machines).
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing chromium for the browser tests"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 python3 -m venv .venv
 # torch is pinned to 2.13.0 in the [test] extra: on this project's machines that
 # resolves to the local CPU wheel (any other spec downloads GBs of CUDA).
+# Installing also builds the web app (npm, see setup.py).
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 echo "== ruff"

@@ -26,7 +26,7 @@ import stepscope
 from stepscope.errors import UsageError
 from stepscope.proto import event_pb2, summary_pb2
 from stepscope.records import frame_record
-from stepscope.store.downsample import keep_spikes
+from stepscope.store.downsample import keep_spikes, keep_spikes_many
 
 SETTINGS = settings(
     max_examples=150,
@@ -158,6 +158,27 @@ def test_keep_spikes_with_steps_across_the_int64_range(
     steps, values, n = case
     kept = keep_spikes(steps, values, n)
     assert_basic(steps, values, n, kept)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(cases=st.lists(series(), min_size=0, max_size=6), n=st.integers(1, 40))
+def test_many_series_at_once_keep_what_each_keeps_alone(
+    cases: list[tuple[np.ndarray, np.ndarray, int]], n: int
+) -> None:
+    """``keep_spikes_many`` over a concatenation = ``keep_spikes`` on each series."""
+    lengths = [len(values) for _, values, _ in cases]
+    bounds = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    steps = np.concatenate([s for s, _, _ in cases] or [np.zeros(0, np.int64)]).astype(np.int64)
+    values = np.concatenate([v for _, v, _ in cases] or [np.zeros(0)]).astype(np.float64)
+    kept = keep_spikes_many(bounds, steps, values, n)
+    expected = [
+        start + keep_spikes(s, v, n) for start, (s, v, _) in zip(bounds[:-1], cases, strict=True)
+    ]
+    assert kept.tolist() == np.concatenate(expected or [np.zeros(0, np.int64)]).tolist()
+    for (s, v, _), start, end in zip(cases, bounds[:-1], bounds[1:], strict=True):
+        alone = keep_spikes(s, v, n)
+        assert_basic(s, v, n, alone)
+        assert kept[(kept >= start) & (kept < end)].tolist() == (alone + start).tolist()
 
 
 def test_keep_spikes_example_from_the_docstring() -> None:

@@ -54,7 +54,7 @@ def test_runs_tags_and_one_tag_for_every_run_in_columns(data: DataProvider) -> N
     runs = client.get("/api/runs").json()
     assert [r["name"] for r in runs] == sorted(["a", "b", SCRIPT_RUN])
     assert all(r["corrupt_records"] == 0 and r["problems"] == [] for r in runs)
-    tags = client.get("/api/tags", params={"plugin": "scalars"}).json()
+    tags = client.get("/api/tags", params={"plugin": "scalars", "points": True}).json()
     assert tags["a"]["loss"]["points"] == 300
     body = client.get("/api/scalars", params={"tag": "loss"}).json()
     by_run = {s["run"]: s for s in body["series"]}

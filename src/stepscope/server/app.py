@@ -1,11 +1,16 @@
-"""The dashboard's HTTP API: a FastAPI app over the data interface.
+"""The dashboard's HTTP app: the web page and a JSON API over the data interface.
 
 Every route reads through :class:`~stepscope.store.provider.DataProvider`.
 Errors have one JSON shape, ``{"error": {"status": 404, "message": "..."}}``;
-a malformed parameter is a 400 that names it. Responses are gzipped. Floats
-that JSON cannot hold (NaN, +-Infinity) are sent as the strings ``"NaN"``,
-``"Infinity"`` and ``"-Infinity"`` (``Number(s)`` in JavaScript reads them),
-so a divergence is shown rather than dropped.
+a malformed parameter is a 400 that names it. JSON responses are gzipped.
+Floats that JSON cannot hold (NaN, +-Infinity) are sent as the strings
+``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (``Number(s)`` in JavaScript
+reads them), so a divergence is shown rather than dropped. The page asks for
+scalars in a binary columnar form instead (see :func:`columns_binary`),
+which costs neither side a parse.
+
+``/api/events`` pushes the follower's state (server-sent events) whenever
+the index changes, so the page refreshes within a second of a writer's flush.
 
 When the server listens beyond the loopback interface it requires a token
 (``?token=...`` once, then a cookie; or ``Authorization: token ...``), as
@@ -14,23 +19,61 @@ Jupyter does.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
 import math
-from typing import Annotated, Any
+import struct
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from pydantic import BaseModel, Field
+from starlette.datastructures import URL
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
+from starlette.responses import FileResponse, HTMLResponse, StreamingResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepscope import __version__
 from stepscope.errors import StepscopeError
-from stepscope.store.provider import DataProvider
+from stepscope.store.provider import DataProvider, ScalarSeries
 
 #: The most points one series may be asked for at once.
 MAX_POINTS = 100_000
+#: The media type of :func:`columns_binary`.
+BINARY_COLUMNS = "application/vnd.stepscope.columns"
 _COOKIE = "stepscope_token"
+_MAGIC = b"SSC1"
+# Content-Security-Policy of the page: its own scripts only, nothing remote, no plugins.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+class ScalarsQuery(BaseModel):
+    """One tag for many runs; the page's form of ``GET /api/scalars`` (a run list can be long)."""
+
+    tag: str = Field(min_length=1, max_length=1000)
+    runs: list[str] | None = Field(default=None, max_length=100_000)
+    max_points: int | None = Field(default=None, ge=1, le=MAX_POINTS)
+    min_step: int | None = None
+    max_step: int | None = None
+    format: Literal["json", "binary"] = "json"
+
+
+def web_dist() -> Path | None:
+    """Where the built web app is (``stepscope/web/dist``), or None if it was not built."""
+    found = Path(str(resources.files("stepscope"))) / "web" / "dist"
+    return found if (found / "index.html").is_file() else None
 
 
 def create_app(
@@ -38,9 +81,11 @@ def create_app(
     *,
     token: str | None = None,
     window_title: str = "stepscope",
-    status: Any = None,
+    status: Callable[[], dict[str, Any]] | None = None,
+    web: Path | None = None,
+    events_interval: float = 0.25,
 ) -> FastAPI:
-    """The API app. ``status()`` (optional) returns the follower's state for ``/api/status``."""
+    """The app. ``status()`` (optional) returns the follower's state; ``web`` the built page."""
     app = FastAPI(
         title="stepscope",
         version=__version__,
@@ -49,9 +94,19 @@ def create_app(
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        compresslevel=5,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, BINARY_COLUMNS),
+    )
     if token is not None:
-        app.add_middleware(_TokenMiddleware, token=token)
+        app.add_middleware(TokenMiddleware, token=token)
+
+    def state() -> dict[str, Any]:
+        found: dict[str, Any] = dict(status()) if status is not None else {"loading": False}
+        found["generation"] = data.index.generation
+        return found
 
     @app.exception_handler(StepscopeError)
     async def _known(request: Request, error: StepscopeError) -> JSONResponse:
@@ -60,7 +115,8 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
+        location = [str(part) for part in first.get("loc", ())]
+        where = ".".join(location[1:]) or (location[0] if location else "request")
         reason = first.get("msg", "invalid value")
         return _error(400, f"bad parameter {where!r}: {reason}")
 
@@ -71,8 +127,33 @@ def create_app(
 
     @app.get("/api/status")
     def follower_status() -> dict[str, Any]:
-        """How the reading of the logdir goes (first load, last update, problems)."""
-        return dict(status()) if status is not None else {"loading": False}
+        """How the reading of the logdir goes (loading, last update, error, index generation)."""
+        return state()
+
+    @app.get("/api/events")
+    async def events(request: Request) -> StreamingResponse:
+        """Server-sent events: a ``state`` event (as ``/api/status``) whenever it changes."""
+
+        async def stream() -> AsyncIterator[str]:
+            last: Any = None
+            quiet = 0.0
+            while not await request.is_disconnected():
+                current = state()
+                key = (current.get("generation"), current.get("error"), current.get("loading"))
+                if key != last:
+                    last, quiet = key, 0.0
+                    yield f"event: state\ndata: {json.dumps(current)}\n\n"
+                elif quiet >= 15:
+                    quiet = 0.0
+                    yield ": still here\n\n"
+                await asyncio.sleep(events_interval)
+                quiet += events_interval
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     @app.get("/api/runs")
     def runs() -> list[dict[str, Any]]:
@@ -90,16 +171,19 @@ def create_app(
     @app.get("/api/tags")
     def tags(
         plugin: Annotated[str | None, Query(max_length=200)] = None,
+        points: bool = False,
     ) -> dict[str, dict[str, Any]]:
-        """Tags per run (of one plugin if given), with their metadata and number of points."""
+        """Tags per run (of one plugin if given) with their metadata; ``points=true`` counts them."""
         found: dict[str, dict[str, Any]] = {}
-        for tag in data.tags(plugin):
-            found.setdefault(tag.run, {})[tag.tag] = {
+        for tag in data.tags(plugin, count_points=points):
+            entry: dict[str, Any] = {
                 "plugin": tag.plugin,
                 "display_name": tag.info.display_name,
                 "description": tag.info.description,
-                "points": tag.points,
             }
+            if points:
+                entry["points"] = tag.points
+            found.setdefault(tag.run, {})[tag.tag] = entry
         return found
 
     @app.get("/api/scalars")
@@ -107,29 +191,125 @@ def create_app(
         tag: Annotated[str, Query(min_length=1, max_length=1000)],
         run: Annotated[list[str] | None, Query(max_length=10_000)] = None,
         max_points: Annotated[int | None, Query(ge=1, le=MAX_POINTS)] = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        format: Literal["json", "binary"] = "json",
     ) -> Response:
         """One tag for many runs (all runs that have it, if none is named), as columns.
 
-        ``max_points`` downsamples each series without hiding a spike.
+        ``max_points`` downsamples each series without hiding a spike;
+        ``min_step``/``max_step`` cut it to a step range first (a zoomed chart).
+        ``format=binary`` answers in the form of :func:`columns_binary`.
         """
-        names = run or [t.run for t in data.tags("scalars", count_points=False) if t.tag == tag]
-        if not names:
-            return _error(404, f"no run has a scalar tag {tag!r}")
-        series = []
-        for name in names:
-            found = data.scalars(name, tag, max_points)
-            series.append(
-                {
-                    "run": name,
-                    "total": found.total,
-                    "step": found.steps.tolist(),
-                    "wall_time": found.wall_times.tolist(),
-                    "value": [_number(v) for v in found.values.tolist()],
-                }
+        query = ScalarsQuery(
+            tag=tag,
+            runs=run,
+            max_points=max_points,
+            min_step=min_step,
+            max_step=max_step,
+            format=format,
+        )
+        return _scalars(data, query)
+
+    @app.post("/api/scalars")
+    def scalars_post(query: ScalarsQuery) -> Response:
+        """As ``GET /api/scalars``, with the query in a JSON body (for long run lists)."""
+        return _scalars(data, query)
+
+    if web is not None:
+        _add_web(app, web, window_title)
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def no_page() -> HTMLResponse:
+            return HTMLResponse(
+                "<!doctype html><title>stepscope</title><p>The web app of this stepscope "
+                "install was not built (it needs Node.js and npm when installing). "
+                'The API is served: see <a href="api/docs">api/docs</a>.</p>',
+                status_code=503,
             )
-        return JSONResponse({"tag": tag, "series": series})
 
     return app
+
+
+def _scalars(data: DataProvider, query: ScalarsQuery) -> Response:
+    if (
+        query.min_step is not None
+        and query.max_step is not None
+        and query.min_step > query.max_step
+    ):
+        return _error(400, "bad parameter 'min_step': larger than max_step")
+    found = data.scalars_of_tag(
+        query.tag, query.runs, query.max_points, query.min_step, query.max_step
+    )
+    if not found:
+        return _error(404, f"no run has a scalar tag {query.tag!r}")
+    headers = {"Cache-Control": "no-cache"}
+    if query.format == "binary":
+        return Response(
+            columns_binary(query.tag, found), media_type=BINARY_COLUMNS, headers=headers
+        )
+    series = [
+        {
+            "run": name,
+            "total": s.total,
+            "step": s.steps.tolist(),
+            "wall_time": s.wall_times.tolist(),
+            "value": [_number(v) for v in s.values.tolist()],
+        }
+        for name, s in found
+    ]
+    return JSONResponse({"tag": query.tag, "series": series}, headers=headers)
+
+
+def columns_binary(tag: str, found: list[tuple[str, ScalarSeries]]) -> bytes:
+    """Series as ``SSC1``, header length (uint32 LE), a JSON header, then float64 columns.
+
+    The header is ``{"tag", "series": [{"run", "total", "points"}]}``; after it
+    (padded to 8 bytes) come, series after series, ``points`` steps,
+    ``points`` wall times and ``points`` values, little-endian float64 (NaN and
+    infinities as such). Steps beyond 2**53 lose precision: the JSON form keeps them.
+    """
+    header = json.dumps(
+        {
+            "tag": tag,
+            "series": [{"run": n, "total": s.total, "points": len(s.steps)} for n, s in found],
+        }
+    ).encode()
+    start = len(_MAGIC) + 4 + len(header)
+    padding = b" " * (-start % 8)
+    columns = [
+        part
+        for _, s in found
+        for part in (s.steps.astype("<f8"), s.wall_times.astype("<f8"), s.values.astype("<f8"))
+    ]
+    body = np.concatenate(columns).tobytes() if columns else b""
+    return _MAGIC + struct.pack("<I", len(header) + len(padding)) + header + padding + body
+
+
+def _add_web(app: FastAPI, web: Path, window_title: str) -> None:
+    page = (web / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(
+            page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": _CSP}
+        )
+
+    app.mount("/assets", _Assets(directory=web / "assets"), name="assets")
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(web / "favicon.svg", headers={"Cache-Control": "max-age=86400"})
+
+
+class _Assets(StaticFiles):
+    """The page's scripts and styles: their names carry a content hash, so they never change."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
 
 
 def _number(value: float) -> float | str:
@@ -144,26 +324,47 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
 
 
-class _TokenMiddleware(BaseHTTPMiddleware):
+class TokenMiddleware:
     """Requires the token printed with the URL (query once, then a cookie; or a header)."""
 
-    def __init__(self, app: Any, token: str) -> None:
-        super().__init__(app)
-        self.token = token
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        given = request.query_params.get("token")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        from_query = request.query_params.get("token")
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("token "):
-            given = given or header[6:].strip()
+        given = from_query or (header[6:].strip() if header.lower().startswith("token ") else None)
         given = given or request.cookies.get(_COOKIE)
-        if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
-            return _error(
+        if given is None or not hmac.compare_digest(given.encode(), self.token):
+            refused = _error(
                 403,
                 "this stepscope server needs its token: open the URL it printed "
                 "(it ends in ?token=...)",
             )
-        response = await call_next(request)
-        if request.query_params.get("token"):
-            response.set_cookie(_COOKIE, self.token, httponly=True, samesite="strict")
-        return response
+            await refused(scope, receive, send)
+            return
+        if not from_query:
+            await self.app(scope, receive, send)
+            return
+        # The tokened URL: remember the token in a cookie, then show the address without it.
+        if scope["method"] == "GET" and request.url.path.endswith("/"):
+            clean = URL(scope=scope).remove_query_params("token")
+            redirect = Response(status_code=303, headers={"Location": str(clean)})
+            redirect.set_cookie(_COOKIE, self.token.decode(), httponly=True, samesite="strict")
+            await redirect(scope, receive, send)
+            return
+        cookie = Response()
+        cookie.set_cookie(_COOKIE, self.token.decode(), httponly=True, samesite="strict")
+        extra = [(k.encode(), v.encode()) for k, v in cookie.headers.items() if k == "set-cookie"]
+
+        async def send_with_cookie(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -129,7 +129,7 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     from starlette.routing import Mount, Route
 
     from stepscope.loader.discovery import check_sources, parse_logdir_spec
-    from stepscope.server.app import create_app
+    from stepscope.server.app import create_app, web_dist
     from stepscope.store.index import Index
     from stepscope.store.provider import DataProvider
 
@@ -161,20 +161,27 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
             echo(f"warning: {problem}")
         follower = Follower(data.update, options.reload_interval)
         follower.state["loading"] = False
+        web = web_dist()
+        if web is None:
+            echo("warning: the web app was not built with this install; serving the API only.")
         app = create_app(
-            data, token=token, window_title=options.window_title, status=follower.status
+            data, token=token, window_title=options.window_title, status=follower.status, web=web
         )
+        root: Any = app
+        if prefix:
 
-        async def home(request: Any) -> RedirectResponse:
-            return RedirectResponse(f"{prefix}/api/docs")
+            async def home(request: Any) -> RedirectResponse:
+                return RedirectResponse(f"{prefix}/")
 
-        root = Starlette(routes=[Route("/", home), Mount(prefix or "/", app=app)])
+            root = Starlette(routes=[Route("/", home), Route(prefix, home), Mount(prefix, app=app)])
         port = sock.getsockname()[1]
         shown = "localhost" if is_loopback(host) else socket.gethostname()
         url = f"http://{shown}:{port}{prefix}/" + (f"?token={token}" if token else "")
         echo(f"stepscope is serving {spec} at {url} (Ctrl-C to stop)")
         follower.start()
-        config = uvicorn.Config(root, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            root, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
         server = uvicorn.Server(config)
         try:
             server.run(sockets=[sock])

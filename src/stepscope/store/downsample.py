@@ -28,28 +28,87 @@ def keep_spikes(
         >>> bool(9.0 in values[kept]), len(kept) <= 10
         (True, True)
     """
-    count = len(values)
+    bounds = np.array([0, len(values)], dtype=np.int64)
+    return keep_spikes_many(bounds, steps, values, max_points)
+
+
+def keep_spikes_many(
+    bounds: npt.NDArray[np.int64],
+    steps: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    max_points: int,
+) -> npt.NDArray[np.int64]:
+    """:func:`keep_spikes` for many series at once, in a few passes over all their points.
+
+    The series are ``steps[bounds[i]:bounds[i+1]]`` (each sorted by step);
+    returns the kept indexes into the concatenation, ascending. Used to
+    downsample one tag of many runs for a chart in one go.
+    """
     if max_points < 1:
         raise ValueError("max_points must be at least 1")
-    if count <= max_points:
-        return np.arange(count, dtype=np.int64)
-    if max_points < 4:
-        return np.unique(np.array([0, count - 1], dtype=np.int64))[:max_points]
+    total = len(values)
+    starts = bounds[:-1].astype(np.int64)
+    counts = np.diff(bounds).astype(np.int64)
+    keep = np.zeros(total + 1, dtype=np.int64)
+    small = counts <= max_points
+    # Whole series that fit: +1 at their start, -1 after their end, then a running sum.
+    np.add.at(keep, starts[small], 1)
+    np.add.at(keep, starts[small] + counts[small], -1)
+    mask = np.cumsum(keep[:-1]) > 0
+    large = ~small & (counts > 0)
+    mask[starts[large]] = True
+    if max_points > 1:
+        mask[starts[large] + counts[large] - 1] = True
+    bucketed = large & (counts > 2) if max_points >= 4 else np.zeros_like(large)
+    if bucketed.any():
+        mask |= _bucket_extremes(starts[bucketed], counts[bucketed], steps, values, max_points)
+    return np.flatnonzero(mask).astype(np.int64)
+
+
+def _bucket_extremes(
+    starts: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    steps: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    max_points: int,
+) -> npt.NDArray[np.bool_]:
+    """A mask of each bucket's smallest (first of equals) and largest (last of equals; NaN wins)."""
     buckets = (max_points - 2) // 2
-    inner = slice(1, count - 1)
-    inner_steps = steps[inner].astype(np.float64)
-    low, high = inner_steps[0], inner_steps[-1]
-    if high > low:
-        bucket = np.minimum(
-            ((inner_steps - low) / (high - low) * buckets).astype(np.int64), buckets - 1
-        )
-    else:
-        bucket = np.minimum(np.arange(count - 2) * buckets // (count - 2), buckets - 1)
-    inner_values = values[inner]
-    # Order by (bucket, value); NaN sorts last, i.e. as each bucket's maximum.
-    order = np.lexsort((inner_values, bucket))
-    ordered_buckets = bucket[order]
-    starts = np.flatnonzero(np.r_[True, ordered_buckets[1:] != ordered_buckets[:-1]])
-    ends = np.r_[starts[1:], len(order)] - 1
-    picked = np.concatenate(([0], order[starts] + 1, order[ends] + 1, [count - 1]))
-    return np.unique(picked).astype(np.int64)
+    inner_counts = counts - 2
+    series = np.repeat(np.arange(len(starts)), inner_counts)
+    first_inner = starts + 1
+    offsets = np.cumsum(inner_counts) - inner_counts
+    position = np.arange(len(series)) - offsets[series]  # 0-based within the inner points
+    index = first_inner[series] + position
+    inner_steps = steps[index].astype(np.float64)
+    low = steps[first_inner].astype(np.float64)[series]
+    high = steps[first_inner + inner_counts - 1].astype(np.float64)[series]
+    spread = high - low
+    by_step = np.minimum(
+        ((inner_steps - low) / np.where(spread > 0, spread, 1) * buckets).astype(np.int64),
+        buckets - 1,
+    )
+    by_position = np.minimum(position * buckets // inner_counts[series], buckets - 1)
+    bucket = np.where(spread > 0, by_step, by_position)
+    # Steps are sorted, so (series, bucket) only grows: groups are contiguous runs.
+    key = series * buckets + bucket
+    group_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    group = np.cumsum(np.r_[False, key[1:] != key[:-1]])
+    inner_values = values[index]
+    nan = np.isnan(inner_values)
+    lowest = np.minimum.reduceat(np.where(nan, np.inf, inner_values), group_start)
+    highest = np.maximum.reduceat(np.where(nan, -np.inf, inner_values), group_start)
+    nans = np.add.reduceat(nan.astype(np.int64), group_start)
+    sizes = np.diff(np.r_[group_start, len(key)])
+    mask = np.zeros(len(values), dtype=bool)
+    # The smallest: the first of the lowest non-NaN values (a group of only NaN: its first).
+    is_low = (~nan & (inner_values == lowest[group])) | (
+        (nans == sizes)[group] & (position == position[group_start][group])
+    )
+    found = np.flatnonzero(is_low)
+    mask[index[found[np.r_[True, group[found][1:] != group[found][:-1]]]]] = True
+    # The largest: the last NaN if the group has one, else the last of the highest values.
+    is_high = np.where((nans > 0)[group], nan, ~nan & (inner_values == highest[group]))
+    found = np.flatnonzero(is_high)
+    mask[index[found[np.r_[group[found][1:] != group[found][:-1], True]]]] = True
+    return mask

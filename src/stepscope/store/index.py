@@ -159,6 +159,8 @@ class Index:
         self._runs: dict[str, _Run] = {}
         self._next_run_id = 0
         self._reported_discovery: set[str] = set()
+        #: Grows by one after every update that changed what the index holds.
+        self.generation = 0
         self._read_state()
 
     # -- opening ---------------------------------------------------------------
@@ -238,7 +240,10 @@ class Index:
                 # What was not committed is rolled back: reload what the index holds.
                 self._runs.clear()
                 self._read_state()
+                self.generation += 1
                 raise
+            if report.events or report.runs_loaded or report.new_runs or report.removed_runs:
+                self.generation += 1
         report.seconds = time.perf_counter() - started
         return report
 

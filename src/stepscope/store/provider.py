@@ -10,7 +10,10 @@ hyperparameters. Unknown runs and tags raise
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 from stepscope.errors import NotFoundError, UsageError
 from stepscope.loader.model import BlobRef, TagInfo
-from stepscope.store.downsample import keep_spikes
+from stepscope.store.downsample import keep_spikes, keep_spikes_many
 from stepscope.store.index import Index, UpdateReport
 
 #: The plugins whose values are kept as scalars and as blobs; everything else is a tensor.
@@ -87,8 +90,15 @@ class BlobPoint:
 class DataProvider:
     """Reads an :class:`~stepscope.store.index.Index`; safe to use from several threads."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, cache_bytes: int = 256 << 20) -> None:
         self.index = index
+        #: Whole scalar series read for charts are kept (up to this many bytes) until the
+        #: index changes, so a chart's zoom or a page reload does not read them again.
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[tuple[int, int], tuple[Any, Any, Any]] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_generation = -1
+        self._cache_lock = threading.Lock()
 
     # -- runs and tags -------------------------------------------------------
 
@@ -168,6 +178,121 @@ class DataProvider:
             kept = keep_spikes(steps, values, max_points)
             steps, walls, values = steps[kept], walls[kept], values[kept]
         return ScalarSeries(steps, walls, values, total)
+
+    def scalars_of_tag(
+        self,
+        tag: str,
+        runs: list[str] | None = None,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[tuple[str, ScalarSeries]]:
+        """One tag for many runs (every run that has it if ``runs`` is None), in one query.
+
+        ``min_step``/``max_step`` (inclusive) cut each series to a step range
+        before downsampling to ``max_points``: that is how a zoomed chart gets
+        its detail. ``total`` counts the points in the range. A named run
+        without the tag raises :class:`NotFoundError`.
+        """
+        _check_max_points(max_points)
+        wanted: dict[tuple[int, int], str] = {}
+        run_ids = self.index.run_ids()
+        if runs is None:
+            for name, run_id in sorted(run_ids.items()):
+                found = self.index.tag_infos(name).get(tag)
+                if found is not None and found[1].plugin_name in SCALAR_PLUGINS:
+                    wanted[(run_id, found[0])] = name
+        else:
+            for name in runs:
+                wanted[self._tag_id(name, tag)] = name
+        if not wanted:
+            return []
+        series = self._full_series(list(wanted))
+        empty = np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.float64)
+        pieces = []
+        for key in wanted:
+            steps, walls, values = series.get(key, empty)
+            if min_step is not None or max_step is not None:
+                low = 0 if min_step is None else np.searchsorted(steps, min_step, "left")
+                high = len(steps) if max_step is None else np.searchsorted(steps, max_step, "right")
+                steps, walls, values = steps[low:high], walls[low:high], values[low:high]
+            pieces.append((steps, walls, values))
+        lengths = [len(p[0]) for p in pieces]
+        if max_points is None or max(lengths) <= max_points:
+            return [
+                (name, ScalarSeries(s, w, v, len(s)))
+                for name, (s, w, v) in zip(wanted.values(), pieces, strict=True)
+            ]
+        bounds = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        all_steps = np.concatenate([p[0] for p in pieces])
+        all_values = np.concatenate([p[2] for p in pieces])
+        all_walls = np.concatenate([p[1] for p in pieces])
+        kept = keep_spikes_many(bounds, all_steps, all_values, max_points)
+        cut = np.searchsorted(kept, bounds)
+        result = []
+        for i, name in enumerate(wanted.values()):
+            chosen = kept[cut[i] : cut[i + 1]]
+            result.append(
+                (
+                    name,
+                    ScalarSeries(
+                        all_steps[chosen], all_walls[chosen], all_values[chosen], lengths[i]
+                    ),
+                )
+            )
+        return result
+
+    def _full_series(
+        self, keys: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]]:
+        """Whole scalar series by (run_id, tag_id), read once per index generation and cached."""
+        generation = self.index.generation
+        with self._cache_lock:
+            if self._cache_generation != generation:
+                self._cache.clear()
+                self._cache_bytes = 0
+                self._cache_generation = generation
+            found = {key: self._cache[key] for key in keys if key in self._cache}
+            for key in found:
+                self._cache.move_to_end(key)
+        missing = [key for key in keys if key not in found]
+        if not missing:
+            return found
+        # Integer literals from the index itself: DuckDB prunes row groups by run_id.
+        run_list = ",".join(str(r) for r in sorted({r for r, _ in missing}))
+        tag_list = ",".join(str(t) for t in sorted({t for _, t in missing}))
+        columns = (
+            self.index.cursor()
+            .execute(
+                "SELECT run_id, tag_id, step, wall_time, value FROM _scalars "
+                f"WHERE run_id IN ({run_list}) AND tag_id IN ({tag_list}) "
+                "ORDER BY run_id, tag_id, step, rowid"
+            )
+            .fetchnumpy()
+        )
+        keys_found = (np.asarray(columns["run_id"], dtype=np.int64) << 32) | np.asarray(
+            columns["tag_id"], dtype=np.int64
+        )
+        steps = np.asarray(columns["step"], dtype=np.int64)
+        walls = np.asarray(columns["wall_time"], dtype=np.float64)
+        values = np.asarray(columns["value"], dtype=np.float64)
+        wanted = set(missing)
+        bounds = np.flatnonzero(np.r_[True, keys_found[1:] != keys_found[:-1], True])
+        read = {}
+        for start, end in itertools.pairwise(bounds.tolist() if len(keys_found) else []):
+            key = (int(keys_found[start]) >> 32, int(keys_found[start]) & 0xFFFFFFFF)
+            if key in wanted:  # not another run's tag of the same id
+                read[key] = (steps[start:end], walls[start:end], values[start:end])
+        with self._cache_lock:
+            if self._cache_generation == generation:
+                for key, arrays in read.items():
+                    self._cache[key] = arrays
+                    self._cache_bytes += sum(a.nbytes for a in arrays)
+                while self._cache_bytes > self.cache_bytes and self._cache:
+                    _, dropped = self._cache.popitem(last=False)
+                    self._cache_bytes -= sum(a.nbytes for a in dropped)
+        found.update(read)
+        return found
 
     def scalar_frame(self, series: list[tuple[str, str]]) -> pd.DataFrame:
         """These ``(run, tag)`` scalar series as one DataFrame (run, tag, step, wall_time, value)."""

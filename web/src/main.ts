@@ -1,0 +1,182 @@
+// The app shell: tabs for the plugins that have data, the sidebar (settings
+// and runs), the view, and the live connection to the server.
+
+import "uplot/dist/uPlot.min.css";
+import "./style.css";
+import { ApiError, getJson, type RunInfo, type ServerState, type TagsByRun } from "./api";
+import { el, RunSelector } from "./runs";
+import { ScalarsView } from "./scalars";
+import { settingsPanel } from "./settings";
+import { Store } from "./state";
+
+// The tabs, in TensorBoard's order; a plugin not listed here is shown after them.
+const TABS: [string, string][] = [
+  ["scalars", "Scalars"],
+  ["custom_scalars", "Custom scalars"],
+  ["images", "Images"],
+  ["audio", "Audio"],
+  ["graphs", "Graphs"],
+  ["distributions", "Distributions"],
+  ["histograms", "Histograms"],
+  ["hparams", "HParams"],
+  ["pr_curves", "PR curves"],
+  ["mesh", "Mesh"],
+  ["projector", "Projector"],
+  ["text", "Text"],
+];
+
+const store = new Store();
+const tabsNav = document.getElementById("tabs")!;
+const content = document.getElementById("content")!;
+const sidebar = document.getElementById("sidebar")!;
+const banner = document.getElementById("banner")!;
+const statusLine = document.getElementById("status")!;
+
+let tags: TagsByRun = {};
+let generation = -1;
+let scalarsView: ScalarsView | null = null;
+const runSelector = new RunSelector(store, () => scalarsView?.updateRuns());
+
+function showBanner(text: string): void {
+  banner.textContent = text; // text, never HTML
+  banner.hidden = text === "";
+}
+
+function pluginsWithData(): string[] {
+  const found = new Set<string>();
+  for (const byTag of Object.values(tags)) {
+    for (const meta of Object.values(byTag)) {
+      found.add(meta.plugin === "hparams" ? "hparams" : meta.plugin);
+      if (meta.plugin === "histograms") found.add("distributions");
+    }
+  }
+  const known = TABS.map(([name]) => name);
+  return [...known.filter((n) => found.has(n)), ...[...found].filter((n) => !known.includes(n)).sort()];
+}
+
+function renderTabs(): void {
+  const plugins = pluginsWithData();
+  if (!plugins.includes("scalars")) plugins.unshift("scalars");
+  const labels = new Map(TABS);
+  tabsNav.replaceChildren(
+    ...plugins.map((plugin) => {
+      const tab = document.createElement("a");
+      tab.className = "tab";
+      tab.textContent = labels.get(plugin) ?? plugin;
+      tab.href = "#tab=" + encodeURIComponent(plugin);
+      tab.dataset.plugin = plugin;
+      tab.addEventListener("click", (event) => {
+        event.preventDefault();
+        store.set("tab", plugin);
+      });
+      if (plugin === store.state.tab) tab.setAttribute("aria-current", "page");
+      return tab;
+    }),
+  );
+}
+
+function renderView(): void {
+  const tab = store.state.tab;
+  if (tab === "scalars") {
+    if (!scalarsView) {
+      scalarsView = new ScalarsView(store, () => runSelector.shown());
+      scalarsView.setTags(tags);
+    }
+    content.replaceChildren(scalarsView.root);
+    return;
+  }
+  content.replaceChildren(tagTable(tab));
+}
+
+/** Views still to come list the tags they will show, so nothing in the logdir is hidden. */
+function tagTable(plugin: string): HTMLElement {
+  const root = el("div", "plain-view");
+  const note = el("p", "note");
+  const source = plugin === "distributions" ? "histograms" : plugin;
+  note.textContent =
+    `The ${plugin} view is not built yet; these are the ${source} tags this logdir holds, ` +
+    "readable now with stepscope.open(logdir) in Python.";
+  const table = document.createElement("table");
+  table.className = "tag-table";
+  const head = table.createTHead().insertRow();
+  for (const label of ["Tag", "Runs"]) {
+    const th = document.createElement("th");
+    th.textContent = label;
+    head.append(th);
+  }
+  const runsOf = new Map<string, string[]>();
+  for (const [run, byTag] of Object.entries(tags)) {
+    for (const [tag, meta] of Object.entries(byTag)) {
+      if (meta.plugin !== source) continue;
+      runsOf.set(tag, [...(runsOf.get(tag) ?? []), run]);
+    }
+  }
+  const body = table.createTBody();
+  for (const [tag, runs] of [...runsOf].sort()) {
+    const row = body.insertRow();
+    row.insertCell().textContent = tag;
+    row.insertCell().textContent = runs.join(", ");
+  }
+  root.append(note, table);
+  return root;
+}
+
+async function refresh(): Promise<void> {
+  const [runs, found] = await Promise.all([getJson<RunInfo[]>("api/runs"), getJson<TagsByRun>("api/tags")]);
+  tags = found;
+  runSelector.setRuns(runs);
+  renderTabs();
+  scalarsView?.setTags(tags);
+}
+
+function connect(): void {
+  const events = new EventSource("api/events");
+  events.addEventListener("state", (event) => {
+    const state = JSON.parse((event as MessageEvent).data) as ServerState;
+    statusLine.textContent = state.error ? "not reading" : "live";
+    statusLine.classList.toggle("live", !state.error);
+    showBanner(
+      state.error ? `The logdir cannot be read right now: ${state.error}. Retrying; the charts show what was read.` : "",
+    );
+    if (generation !== -1 && state.generation !== generation) {
+      void refresh()
+        .then(() => scalarsView?.invalidate())
+        .catch((error) => showBanner(String((error as Error).message)));
+    }
+    generation = state.generation;
+  });
+  events.addEventListener("error", () => {
+    statusLine.textContent = "offline";
+    statusLine.classList.remove("live");
+    showBanner("Lost the connection to the stepscope server; retrying…");
+  });
+  events.addEventListener("open", () => {
+    if (banner.textContent?.startsWith("Lost the connection")) showBanner("");
+  });
+}
+
+async function start(): Promise<void> {
+  sidebar.append(settingsPanel(store), runSelector.root);
+  store.subscribe((changed) => {
+    if (changed.has("tab")) {
+      renderTabs();
+      renderView();
+    }
+  });
+  try {
+    const environment = await getJson<{ window_title: string; version: string }>("api/environment");
+    document.title = environment.window_title;
+    generation = (await getJson<ServerState>("api/status")).generation;
+    await refresh();
+  } catch (error) {
+    content.replaceChildren();
+    const message = el("p", "empty error");
+    message.textContent = error instanceof ApiError ? error.message : String(error);
+    content.append(message);
+    return;
+  }
+  renderView();
+  connect();
+}
+
+void start();

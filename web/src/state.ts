@@ -1,0 +1,163 @@
+// The view's whole state, kept in the URL's fragment so that a link
+// reproduces what its sender saw: tab, filters, chart settings, which runs
+// are checked and which groups are closed.
+
+export type XAxis = "step" | "relative" | "wall";
+export type TooltipSort = "value" | "run";
+
+export interface ViewState {
+  tab: string;
+  runFilter: string;
+  tagFilter: string;
+  smoothing: number;
+  xAxis: XAxis;
+  logY: boolean;
+  ignoreOutliers: boolean;
+  tooltipSort: TooltipSort;
+  /** "hide": the named runs are unchecked; "show": only the named runs are checked. */
+  selectionMode: "hide" | "show";
+  selectionNames: Set<string>;
+  collapsed: Set<string>;
+}
+
+export type Key = keyof ViewState;
+
+const DEFAULTS: ViewState = {
+  tab: "scalars",
+  runFilter: "",
+  tagFilter: "",
+  smoothing: 0.6,
+  xAxis: "step",
+  logY: false,
+  ignoreOutliers: false,
+  tooltipSort: "value",
+  selectionMode: "hide",
+  selectionNames: new Set(),
+  collapsed: new Set(),
+};
+
+function parse(hash: string): ViewState {
+  const q = new URLSearchParams(hash.replace(/^#/, ""));
+  const state: ViewState = {
+    ...DEFAULTS,
+    selectionNames: new Set(),
+    collapsed: new Set(q.getAll("closed")),
+  };
+  state.tab = q.get("tab") || DEFAULTS.tab;
+  state.runFilter = q.get("runs") ?? "";
+  state.tagFilter = q.get("tags") ?? "";
+  const smoothing = Number(q.get("smoothing"));
+  if (q.has("smoothing") && Number.isFinite(smoothing)) {
+    state.smoothing = Math.min(0.999, Math.max(0, smoothing));
+  }
+  const x = q.get("x");
+  if (x === "step" || x === "relative" || x === "wall") state.xAxis = x;
+  state.logY = q.get("log") === "1";
+  state.ignoreOutliers = q.get("outliers") === "ignore";
+  state.tooltipSort = q.get("sort") === "run" ? "run" : "value";
+  if (q.has("show")) {
+    state.selectionMode = "show";
+    state.selectionNames = new Set(q.getAll("show").filter((n) => n !== ""));
+  } else {
+    state.selectionNames = new Set(q.getAll("hide"));
+  }
+  return state;
+}
+
+function serialize(state: ViewState): string {
+  const q = new URLSearchParams();
+  q.set("tab", state.tab);
+  if (state.runFilter) q.set("runs", state.runFilter);
+  if (state.tagFilter) q.set("tags", state.tagFilter);
+  if (state.smoothing !== DEFAULTS.smoothing) q.set("smoothing", String(state.smoothing));
+  if (state.xAxis !== "step") q.set("x", state.xAxis);
+  if (state.logY) q.set("log", "1");
+  if (state.ignoreOutliers) q.set("outliers", "ignore");
+  if (state.tooltipSort !== "value") q.set("sort", state.tooltipSort);
+  if (state.selectionMode === "show") {
+    if (state.selectionNames.size === 0) q.append("show", "");
+    for (const name of state.selectionNames) q.append("show", name);
+  } else {
+    for (const name of state.selectionNames) q.append("hide", name);
+  }
+  for (const name of state.collapsed) q.append("closed", name);
+  return "#" + q.toString();
+}
+
+type Listener = (changed: Set<Key>) => void;
+
+export class Store {
+  state: ViewState;
+  private listeners: Listener[] = [];
+  private writeTimer = 0;
+
+  constructor() {
+    this.state = parse(location.hash);
+    window.addEventListener("hashchange", () => {
+      if (location.hash === serialize(this.state)) return;
+      const next = parse(location.hash);
+      const changed = new Set<Key>();
+      for (const key of Object.keys(next) as Key[]) {
+        if (JSON.stringify([...toIterable(next[key])]) !== JSON.stringify([...toIterable(this.state[key])])) {
+          changed.add(key);
+        }
+      }
+      this.state = next;
+      this.emit(changed);
+    });
+  }
+
+  subscribe(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  set<K extends Key>(key: K, value: ViewState[K]): void {
+    this.state = { ...this.state, [key]: value };
+    this.emit(new Set([key]));
+  }
+
+  /** Whether a run's box is checked. */
+  checked(run: string): boolean {
+    const named = this.state.selectionNames.has(run);
+    return this.state.selectionMode === "hide" ? !named : named;
+  }
+
+  /** Checks or unchecks runs, then keeps whichever form of the selection is shorter. */
+  setChecked(runs: Iterable<string>, checked: boolean, allRuns: string[]): void {
+    const isChecked = new Set(allRuns.filter((r) => this.checked(r)));
+    for (const run of runs) {
+      if (checked) isChecked.add(run);
+      else isChecked.delete(run);
+    }
+    const unchecked = allRuns.filter((r) => !isChecked.has(r));
+    if (unchecked.length <= isChecked.size) {
+      this.state = { ...this.state, selectionMode: "hide", selectionNames: new Set(unchecked) };
+    } else {
+      this.state = { ...this.state, selectionMode: "show", selectionNames: isChecked };
+    }
+    this.emit(new Set<Key>(["selectionNames"]));
+  }
+
+  private emit(changed: Set<Key>): void {
+    for (const listener of this.listeners) listener(changed);
+    window.clearTimeout(this.writeTimer);
+    this.writeTimer = window.setTimeout(() => {
+      const hash = serialize(this.state);
+      if (hash !== location.hash) history.replaceState(null, "", hash);
+    }, 150);
+  }
+}
+
+function toIterable(value: unknown): Iterable<unknown> {
+  return value instanceof Set ? value : [value];
+}
+
+/** A case-insensitive regex from what the user typed, or null (with the reason) if it is invalid. */
+export function compileFilter(text: string): { regex: RegExp | null; error: string | null } {
+  if (!text) return { regex: null, error: null };
+  try {
+    return { regex: new RegExp(text, "i"), error: null };
+  } catch (error) {
+    return { regex: null, error: (error as Error).message };
+  }
+}
