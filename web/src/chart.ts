@@ -24,7 +24,7 @@ interface Plotted {
   smoothed: Float64Array;
 }
 
-const HEIGHT = 260;
+const HEIGHT = 220;
 const ENLARGED_HEIGHT = 520;
 
 export class ScalarChart {
@@ -250,32 +250,26 @@ export class ScalarChart {
     const smoothing = weight > 0;
     const data: unknown[] = [null];
     for (const p of this.plotted) {
-      const clean = (v: Float64Array) => {
-        const out: (number | null)[] = new Array(v.length);
-        for (let i = 0; i < v.length; i++) {
-          const y = v[i];
-          out[i] = Number.isFinite(y) && (!log || y > 0) ? y : null;
-        }
-        return out;
-      };
-      if (smoothing) data.push([p.x, clean(p.raw)]);
-      data.push([p.x, clean(smoothing ? p.smoothed : p.raw)]);
+      if (smoothing) data.push([p.x, drawable(p.raw, log)]);
+      data.push([p.x, drawable(smoothing ? p.smoothed : p.raw, log)]);
     }
     const wantedSeries = this.plotted.length * (smoothing ? 2 : 1) + 1;
     if (this.u && this.u.series.length !== wantedSeries) this.destroyPlot();
     if (!this.u) {
       this.u = new uPlot(this.options(state, smoothing), data as uPlot.AlignedData, (u, init) => {
         this.plot.prepend(u.root);
-        init();
+        u.batch(() => {
+          init();
+          this.u = u;
+          this.applyScales();
+        });
       });
     } else {
       this.u.batch(() => {
         this.u!.setData(data as uPlot.AlignedData, false);
         this.applyScales();
       });
-      return;
     }
-    this.applyScales();
   }
 
   private options(state: ViewState, smoothing: boolean): uPlot.Options {
@@ -340,9 +334,11 @@ export class ScalarChart {
     const [min, max] = this.zoom ? [this.zoom.min, this.zoom.max] : this.fullX;
     this.settingScale = true;
     try {
-      u.setScale("x", { min, max });
       const [yMin, yMax] = this.yRange(min, max);
-      u.setScale("y", { min: yMin, max: yMax });
+      u.batch(() => {
+        u.setScale("x", { min, max });
+        u.setScale("y", { min: yMin, max: yMax });
+      });
     } finally {
       this.settingScale = false;
     }
@@ -389,36 +385,34 @@ export class ScalarChart {
   /** The y range of what is drawn between two x values; outliers (outside 5%-95%) optionally left out. */
   private yRange(xMin: number, xMax: number): [number, number] {
     const state = this.state();
-    const values: number[] = [];
     const smoothing = state.smoothing > 0;
+    const log = state.logY;
+    const outliers = state.ignoreOutliers;
+    const kept: number[] = [];
+    let low = Infinity;
+    let high = -Infinity;
+    const take = (v: number) => {
+      if (!Number.isFinite(v) || (log && v <= 0)) return;
+      if (v < low) low = v;
+      if (v > high) high = v;
+      if (outliers) kept.push(v);
+    };
     for (const p of this.plotted) {
       const start = Math.max(0, lowerBound(p.x, xMin) - 1);
       const end = Math.min(p.x.length, upperBound(p.x, xMax) + 1);
       for (let i = start; i < end; i++) {
-        const raw = p.raw[i];
-        if (Number.isFinite(raw) && (!state.logY || raw > 0)) values.push(raw);
-        if (smoothing) {
-          const s = p.smoothed[i];
-          if (Number.isFinite(s) && (!state.logY || s > 0)) values.push(s);
-        }
+        take(p.raw[i]);
+        if (smoothing) take(p.smoothed[i]);
       }
     }
-    if (values.length === 0) return state.logY ? [0.1, 10] : [0, 1];
-    let low: number;
-    let high: number;
-    if (state.ignoreOutliers && values.length > 20) {
-      const sorted = Float64Array.from(values).sort();
+    if (low > high) return log ? [0.1, 10] : [0, 1];
+    if (outliers && kept.length > 20) {
+      // Leave out the lowest and highest 5% of the values in view.
+      const sorted = Float64Array.from(kept).sort();
       low = sorted[Math.floor(0.05 * (sorted.length - 1))];
       high = sorted[Math.ceil(0.95 * (sorted.length - 1))];
-    } else {
-      low = Infinity;
-      high = -Infinity;
-      for (const v of values) {
-        if (v < low) low = v;
-        if (v > high) high = v;
-      }
     }
-    if (state.logY) {
+    if (log) {
       const pad = Math.pow(high / low, 0.05) || 1.1;
       return low === high ? [low / 2, high * 2] : [low / pad, high * pad];
     }
@@ -618,6 +612,25 @@ export class ScalarChart {
     this.destroyPlot();
     this.card.remove();
   }
+}
+
+/** The values as uPlot draws them: the array itself if all drawable, else with gaps (null). */
+function drawable(values: Float64Array, log: boolean): Float64Array | (number | null)[] {
+  let clean = true;
+  for (let i = 0; i < values.length; i++) {
+    const y = values[i];
+    if (!Number.isFinite(y) || (log && y <= 0)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return values;
+  const out: (number | null)[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const y = values[i];
+    out[i] = Number.isFinite(y) && (!log || y > 0) ? y : null;
+  }
+  return out;
 }
 
 function order(v: number): number {

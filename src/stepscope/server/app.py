@@ -36,6 +36,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import URL
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 from starlette.responses import FileResponse, HTMLResponse, StreamingResponse
 from starlette.staticfiles import StaticFiles
@@ -111,6 +112,17 @@ def create_app(
     @app.exception_handler(StepscopeError)
     async def _known(request: Request, error: StepscopeError) -> JSONResponse:
         return _error(error.http_status, str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # Unknown routes (404), wrong methods (405), missing static files: the same shape.
+        message = error.detail if isinstance(error.detail, str) else "request refused"
+        if error.status_code == 404 and message == "Not Found":
+            message = f"nothing here: {request.url.path}"
+        response = _error(error.status_code, message)
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -40,8 +40,14 @@ class ServeOptions:
 class Follower:
     """Reads what is new in the logdir every ``interval`` seconds, in a thread of its own."""
 
-    def __init__(self, update: Callable[[], Any], interval: float) -> None:
+    def __init__(
+        self,
+        update: Callable[[], Any],
+        interval: float,
+        warm: Callable[[], None] | None = None,
+    ) -> None:
         self._update = update
+        self._warm = warm
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stepscope-follower", daemon=True)
@@ -79,6 +85,14 @@ class Follower:
             )
 
     def _run(self) -> None:
+        if self._warm is not None:
+            # Read the scalars into memory once, so that the first charts do not wait on disk.
+            self.state["warming"] = True
+            try:
+                self._warm()
+            except Exception as error:  # the charts will read on demand instead
+                self.state["error"] = f"could not preload the scalars: {error}"
+            self.state["warming"] = False
         while not self._stop.is_set():
             self.step()
             self._stop.wait(self.interval)
@@ -159,7 +173,7 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
         )
         for problem in report.problems:
             echo(f"warning: {problem}")
-        follower = Follower(data.update, options.reload_interval)
+        follower = Follower(data.update, options.reload_interval, warm=data.warm)
         follower.state["loading"] = False
         web = web_dist()
         if web is None:

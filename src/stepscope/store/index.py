@@ -161,6 +161,12 @@ class Index:
         self._reported_discovery: set[str] = set()
         #: Grows by one after every update that changed what the index holds.
         self.generation = 0
+        # Per run, a number that grows (after the commit) whenever the run's rows
+        # change; readers that cache a run's series check it. The epoch grows when
+        # a failed update was rolled back, which invalidates every cached run.
+        self._run_versions: dict[int, int] = {}
+        self._touched: set[int] = set()
+        self._epoch = 0
         self._read_state()
 
     # -- opening ---------------------------------------------------------------
@@ -240,8 +246,13 @@ class Index:
                 # What was not committed is rolled back: reload what the index holds.
                 self._runs.clear()
                 self._read_state()
+                self._touched.clear()
+                self._epoch += 1
                 self.generation += 1
                 raise
+            for run_id in self._touched:
+                self._run_versions[run_id] = self._run_versions.get(run_id, 0) + 1
+            self._touched.clear()
             if report.events or report.runs_loaded or report.new_runs or report.removed_runs:
                 self.generation += 1
         report.seconds = time.perf_counter() - started
@@ -322,6 +333,7 @@ class Index:
 
     def _apply_chunk(self, run: _Run, chunk: RunChunk, batch: _Batch, report: UpdateReport) -> None:
         report.runs_loaded += 1
+        self._touched.add(run.run_id)
         report.events += chunk.events
         report.bytes_read += chunk.bytes_read
         if chunk.purges:
@@ -438,6 +450,10 @@ class Index:
 
     # The readers below run in server threads while an update may add runs and
     # tags: each takes a copy in one step (atomic for a dict under the GIL).
+
+    def run_version(self, run_id: int) -> tuple[int, int]:
+        """Changes when the run's rows change (after the update that changed them commits)."""
+        return (self._epoch, self._run_versions.get(run_id, 0))
 
     def run_ids(self) -> dict[str, int]:
         return {name: run.run_id for name, run in list(self._runs.items())}
