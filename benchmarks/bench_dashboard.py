@@ -16,8 +16,10 @@ loaded, it measures:
 * **Page, 20 charts drawn**: headless Chromium (Debian's), a 1920x2200
   viewport, from the start of navigation until 20 charts have drawn their
   lines (stepscope: cards with ``data-state=drawn``, set by the chart's draw
-  hook; TensorBoard: see ``tb_peer.page_seconds``). Three fresh pages each;
-  the median is reported.
+  hook; TensorBoard: the 20 cards' SVG lines filled, after its driver opened
+  the collapsed groups and checked all 50 runs (TensorBoard checks none
+  beyond 40); see ``tb_peer.page_load``). Three fresh pages each; the median
+  is reported.
 
 Usage::
 
@@ -144,6 +146,7 @@ def main() -> None:
     index = os.path.join(scratch, "index.duckdb")
     results: dict[str, Any] = {}
     processes: list[subprocess.Popen[Any]] = []
+    tb_processes: list[subprocess.Popen[bytes]] = []
     try:
         # Warm stepscope's index (a first start reads the logdir; the measured one reads nothing).
         warm = start_stepscope(logdir, index, free_port())
@@ -164,8 +167,11 @@ def main() -> None:
 
             tb_port = free_port()
             tb = tb_peer.start_tensorboard(logdir, tb_port)
-            processes.append(tb)
-            tb_peer.wait_until_loaded(tb_port, args.runs + args.media_runs, timeout=1800)
+            tb_processes.append(tb)
+            # Every run's every tag read to its last step: TensorBoard has loaded it all.
+            tb_peer.wait_until_loaded(
+                tb_port, args.runs, 1800, expected_tags=args.tags, last_step=args.steps - 1
+            )
             best, points = tb_peer.multirun_seconds(tb_port, tag, runs)
             results["TensorBoard API"] = {"best": best, "points_per_run": points}
             print("TensorBoard API:", results["TensorBoard API"])
@@ -180,7 +186,7 @@ def main() -> None:
                     import tb_peer
 
                     theirs = [
-                        tb_peer.page_seconds(browser, f"http://127.0.0.1:{tb_port}")
+                        tb_peer.page_seconds(browser, f"http://127.0.0.1:{tb_port}", timeout=300)
                         for _ in range(args.pages)
                     ]
                     results["TensorBoard page"] = {
@@ -191,6 +197,11 @@ def main() -> None:
             finally:
                 browser.close()
     finally:
+        if tb_processes:
+            import tb_peer
+
+            for tb in tb_processes:
+                tb_peer.stop(tb)
         for process in processes:
             process.terminate()
             try:

@@ -25,6 +25,7 @@ interface Plotted {
 }
 
 const HEIGHT = 220;
+const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => Array.from({ length: 16 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
 const ENLARGED_HEIGHT = 520;
 
 export class ScalarChart {
@@ -310,6 +311,8 @@ export class ScalarChart {
               : axis === "step"
                 ? (_u, splits) => splits.map((v) => formatStep(v))
                 : undefined,
+          // Steps are whole numbers: no tick between two of them.
+          incrs: axis === "step" ? STEP_INCREMENTS : undefined,
         },
         {
           stroke: "#555",
@@ -446,6 +449,16 @@ export class ScalarChart {
         ctx.closePath();
         ctx.fill();
       }
+    }
+    // A lone point has no line to draw: a dot instead.
+    for (const p of this.plotted) {
+      if (p.x.length !== 1 || !Number.isFinite(p.raw[0])) continue;
+      const x = u.valToPos(p.x[0], "x", true);
+      const y = u.valToPos(p.raw[0], "y", true);
+      ctx.fillStyle = p.color;
+      ctx.beginPath();
+      ctx.arc(x, y, 3.5 * devicePixelRatio, 0, 2 * Math.PI);
+      ctx.fill();
     }
     ctx.restore();
     const points = this.plotted.reduce((n, p) => n + p.x.length, 0);

@@ -1,5 +1,5 @@
-// A colour per run that depends on its name only: the same run has the same
-// colour in every chart, after a reload and when other runs come and go.
+// A colour per run, chosen from its name: the same run has the same colour in
+// every chart and after a reload; runs whose names would share one are spread.
 
 const PALETTE = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -17,15 +17,30 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-const cache = new Map<string, string>();
+let assigned = new Map<string, string>();
+
+/**
+ * Gives each run the palette colour its name hashes to or, when an earlier run
+ * (in name order) has that one, the next free one, so that runs differ in
+ * colour as long as the palette lasts. A run's colour changes only when a run
+ * sorting before it takes its colour.
+ */
+export function assignColors(runs: string[]): void {
+  const next = new Map<string, string>();
+  const used = new Set<number>();
+  for (const run of [...runs].sort()) {
+    let slot = hash(run) % PALETTE.length;
+    if (used.size < PALETTE.length) {
+      while (used.has(slot)) slot = (slot + 1) % PALETTE.length;
+    }
+    used.add(slot);
+    next.set(run, PALETTE[slot]);
+  }
+  assigned = next;
+}
 
 export function runColor(run: string): string {
-  let found = cache.get(run);
-  if (found === undefined) {
-    found = PALETTE[hash(run) % PALETTE.length];
-    cache.set(run, found);
-  }
-  return found;
+  return assigned.get(run) ?? PALETTE[hash(run) % PALETTE.length];
 }
 
 /** The colour with an alpha, for the faint raw line behind the smoothed one. */

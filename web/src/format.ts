@@ -12,6 +12,8 @@ export function formatValue(v: number): string {
 export function formatDuration(seconds: number): string {
   const s = Math.abs(seconds);
   const sign = seconds < 0 ? "-" : "";
+  if (s === 0) return "0s";
+  if (s < 1) return `${sign}${Number((s * 1000).toPrecision(3))}ms`;
   if (s < 60) return `${sign}${Number(s.toPrecision(3))}s`;
   if (s < 3600) return `${sign}${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
   if (s < 86400) return `${sign}${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60)}m`;

@@ -3,7 +3,7 @@
 // logdir of thousands of runs scrolls as smoothly as one of ten.
 
 import type { RunInfo } from "./api";
-import { runColor } from "./colors";
+import { assignColors, runColor } from "./colors";
 import { compileFilter, type Store } from "./state";
 
 const ROW = 24; // px, one row
@@ -78,6 +78,7 @@ export class RunSelector {
   setRuns(runs: RunInfo[]): void {
     this.runs = runs;
     this.names = runs.map((r) => r.name);
+    assignColors(this.names);
     this.refilter();
   }
 

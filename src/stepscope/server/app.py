@@ -85,8 +85,13 @@ def create_app(
     status: Callable[[], dict[str, Any]] | None = None,
     web: Path | None = None,
     events_interval: float = 0.25,
+    stopping: Callable[[], bool] | None = None,
 ) -> FastAPI:
-    """The app. ``status()`` (optional) returns the follower's state; ``web`` the built page."""
+    """The app. ``status()`` (optional) returns the follower's state; ``web`` the built page.
+
+    ``stopping()`` (optional) says that the server is shutting down: event
+    streams then end, so that Ctrl-C does not wait on open pages.
+    """
     app = FastAPI(
         title="stepscope",
         version=__version__,
@@ -149,7 +154,7 @@ def create_app(
         async def stream() -> AsyncIterator[str]:
             last: Any = None
             quiet = 0.0
-            while not await request.is_disconnected():
+            while not (stopping is not None and stopping()) and not await request.is_disconnected():
                 current = state()
                 key = (current.get("generation"), current.get("error"), current.get("loading"))
                 if key != last:

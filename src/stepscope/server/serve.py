@@ -166,7 +166,15 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     try:
         echo(f"Reading {spec} into the index {index.path} ...")
         started = time.perf_counter()
-        report = data.update()
+        shown = [started]
+
+        def progress(done: int, total: int, events: int) -> None:
+            now = time.perf_counter()
+            if now - shown[0] >= 1.0 and done < total:
+                shown[0] = now
+                echo(f"  {done} of {total} runs read, {events:,} events, {now - started:.0f} s")
+
+        report = data.update(progress)
         runs = len(data.runs())
         echo(
             f"Read {runs} run(s), {report.events:,} new events, in {time.perf_counter() - started:.2f} s."
@@ -178,8 +186,14 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
         web = web_dist()
         if web is None:
             echo("warning: the web app was not built with this install; serving the API only.")
+        holder: list[Any] = []
         app = create_app(
-            data, token=token, window_title=options.window_title, status=follower.status, web=web
+            data,
+            token=token,
+            window_title=options.window_title,
+            status=follower.status,
+            web=web,
+            stopping=lambda: bool(holder and holder[0].should_exit),
         )
         root: Any = app
         if prefix:
@@ -188,21 +202,23 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
                 return RedirectResponse(f"{prefix}/")
 
             root = Starlette(routes=[Route("/", home), Route(prefix, home), Mount(prefix, app=app)])
-        port = sock.getsockname()[1]
-        shown = "localhost" if is_loopback(host) else socket.gethostname()
-        url = f"http://{shown}:{port}{prefix}/" + (f"?token={token}" if token else "")
-        echo(f"stepscope is serving {spec} at {url} (Ctrl-C to stop)")
-        follower.start()
         config = uvicorn.Config(
-            root, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+            root, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
         )
         server = uvicorn.Server(config)
+        holder.append(server)  # event streams end when the server is told to stop
+        port = sock.getsockname()[1]
+        name = "localhost" if is_loopback(host) else socket.gethostname()
+        url = f"http://{name}:{port}{prefix}/" + (f"?token={token}" if token else "")
+        echo(f"stepscope is serving {spec} at {url} (Ctrl-C to stop)")
+        follower.start()
         try:
             server.run(sockets=[sock])
-        except KeyboardInterrupt:
-            pass  # uvicorn shut down cleanly and re-raised Ctrl-C: that is a normal stop
         finally:
             follower.stop()
+        echo("stepscope stopped.")
+    except KeyboardInterrupt:
+        # Ctrl-C, while reading the logdir or after uvicorn shut down and re-raised it.
         echo("stepscope stopped.")
     finally:
         with contextlib.suppress(OSError):

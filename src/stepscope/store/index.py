@@ -22,7 +22,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -224,11 +224,16 @@ class Index:
 
     # -- updating ----------------------------------------------------------------
 
-    def update(self, workers: int | None = None) -> UpdateReport:
+    def update(
+        self,
+        workers: int | None = None,
+        progress: Callable[[int, int, int], None] | None = None,
+    ) -> UpdateReport:
         """Read everything new under the logdir into the index.
 
         ``workers`` caps the worker processes of a large load (default: one
-        per core). Returns what was done; problems are also kept in the index.
+        per core). ``progress(runs_done, runs_to_read, events)`` is called after
+        each run read. Returns what was done; problems are also kept in the index.
         """
         started = time.perf_counter()
         report = UpdateReport()
@@ -241,7 +246,7 @@ class Index:
             try:
                 with _transaction(self._con):
                     tasks = self._plan(found, report)
-                    self._run_tasks(tasks, report, workers)
+                    self._run_tasks(tasks, report, workers, progress)
             except BaseException:
                 # What was not committed is rolled back: reload what the index holds.
                 self._runs.clear()
@@ -292,6 +297,7 @@ class Index:
         tasks: list[tuple[_Run, list[FileState], int]],
         report: UpdateReport,
         workers: int | None,
+        progress: Callable[[int, int, int], None] | None = None,
     ) -> None:
         if not tasks:
             return
@@ -310,14 +316,18 @@ class Index:
                     report.problems.append(_failed(run, result))
                 else:
                     self._apply(run, result, batch, report)
+                if progress is not None:
+                    progress(number + 1, len(tasks), report.events)
         else:
-            for run, states, _ in tasks:
+            for done, (run, states, _) in enumerate(tasks):
                 try:
                     chunk = parse_run(run.name, states, _infos(run))
                 except Exception as error:  # a bug must not stop the other runs
                     report.problems.append(_failed(run, error))
                     continue
                 self._apply(run, chunk, batch, report)
+                if progress is not None:
+                    progress(done + 1, len(tasks), report.events)
         batch.flush()
 
     # -- applying a chunk --------------------------------------------------------

@@ -14,6 +14,7 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,9 +104,9 @@ class DataProvider:
 
     # -- runs and tags -------------------------------------------------------
 
-    def update(self) -> UpdateReport:
-        """Read what is new in the logdir into the index."""
-        return self.index.update()
+    def update(self, progress: Callable[[int, int, int], None] | None = None) -> UpdateReport:
+        """Read what is new in the logdir into the index (see :meth:`Index.update`)."""
+        return self.index.update(progress=progress)
 
     def runs(self) -> list[RunInfo]:
         cursor = self.index.cursor()
