@@ -90,10 +90,112 @@ async function post(path: string, body: unknown, signal?: AbortSignal): Promise<
   return response;
 }
 
-/** Scalars in the binary columnar form (see stepscope.server.app.columns_binary). */
-export async function scalars(request: ScalarsRequest, signal?: AbortSignal): Promise<Series[]> {
-  const response = await post("api/scalars", { ...request, format: "binary" }, signal);
-  return decodeColumns(await response.arrayBuffer());
+interface Pending {
+  request: ScalarsRequest;
+  resolve: (series: Series[]) => void;
+  reject: (error: Error) => void;
+  signal?: AbortSignal;
+}
+
+let queue: Pending[] = [];
+let scheduled = false;
+
+/**
+ * Scalars in the binary columnar form (see stepscope.server.app.columns_binary).
+ * The requests made in one turn of the event loop go out as one batch, whose
+ * answers stream back one frame per request, in order.
+ */
+export function scalars(request: ScalarsRequest, signal?: AbortSignal): Promise<Series[]> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DOMException("aborted", "AbortError"));
+      return;
+    }
+    signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")), {
+      once: true,
+    });
+    queue.push({ request, resolve, reject, signal });
+    if (!scheduled) {
+      scheduled = true;
+      setTimeout(() => void flush(), 0);
+    }
+  });
+}
+
+async function flush(): Promise<void> {
+  scheduled = false;
+  const batch = queue.filter((p) => !p.signal?.aborted);
+  queue = [];
+  if (batch.length === 0) return;
+  let delivered = 0;
+  try {
+    const response = await post("api/scalars/batch", { queries: batch.map((p) => p.request) });
+    const frames = new FrameReader(response.body!.getReader());
+    for (;;) {
+      const frame = await frames.next();
+      if (frame === null) break;
+      const pending = batch[delivered++];
+      if (!pending) break;
+      const kind = String.fromCharCode(...frame.subarray(0, 4));
+      if (kind === "ERR1") {
+        const body = JSON.parse(new TextDecoder().decode(frame.subarray(4)));
+        pending.reject(new ApiError(body.error.status, body.error.message));
+      } else {
+        pending.resolve(decodeColumns(frame.buffer as ArrayBuffer));
+      }
+    }
+  } catch (error) {
+    for (const pending of batch.slice(delivered)) pending.reject(error as Error);
+    return;
+  }
+  for (const pending of batch.slice(delivered)) {
+    pending.reject(new ApiError(0, "the server's answer ended early; it will be fetched again"));
+  }
+}
+
+/** Length-prefixed frames (uint32 LE) from a byte stream, each in its own buffer. */
+class FrameReader {
+  private chunks: Uint8Array[] = [];
+  private length = 0;
+  private done = false;
+
+  constructor(private reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  async next(): Promise<Uint8Array | null> {
+    if (!(await this.fill(4))) return null;
+    const head = this.take(4);
+    const size = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+    if (!(await this.fill(size))) throw new ApiError(0, "the server's answer was cut short");
+    return this.take(size);
+  }
+
+  private async fill(wanted: number): Promise<boolean> {
+    while (this.length < wanted && !this.done) {
+      const { done, value } = await this.reader.read();
+      if (value && value.length) {
+        this.chunks.push(value);
+        this.length += value.length;
+      }
+      if (done) this.done = true;
+    }
+    return this.length >= wanted;
+  }
+
+  /** The next ``size`` bytes, copied into a fresh buffer (so float64 views are aligned). */
+  private take(size: number): Uint8Array {
+    const out = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const chunk = this.chunks[0];
+      const used = Math.min(chunk.length, size - filled);
+      out.set(chunk.subarray(0, used), filled);
+      filled += used;
+      if (used === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(used);
+    }
+    this.length -= size;
+    return out;
+  }
 }
 
 /** Scalars at full resolution in JSON (exact integer steps), for downloads. */

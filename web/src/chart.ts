@@ -2,7 +2,7 @@
 //
 // Each run keeps its own x values (uPlot's mode 2), so runs logged at
 // different steps are never forced onto one grid. The overview is fetched
-// downsampled to about two points per pixel by the server's spike-keeping
+// downsampled to about one point per pixel by the server's spike-keeping
 // downsampling; zooming in fetches the zoomed range again at that density,
 // so the detail is always at full resolution once there is room for it.
 
@@ -44,6 +44,7 @@ export class ScalarChart {
   private controller: AbortController | null = null;
   private detailTimer = 0;
   private settingScale = false;
+  private forced: { x: [number, number]; y: [number, number] } | null = null;
   private lastWidth = 0;
   /** Whether the card is in view, and whether its data is older than the index. */
   visible = false;
@@ -110,7 +111,8 @@ export class ScalarChart {
   }
 
   private pointsWanted(): number {
-    return Math.max(100, Math.min(4000, Math.round((this.plot.clientWidth || 400) * 2)));
+    // About one point per pixel: each pair of pixels gets its bucket's lowest and highest.
+    return Math.max(100, Math.min(4000, Math.round(this.plot.clientWidth || 400)));
   }
 
   async load(): Promise<void> {
@@ -256,20 +258,22 @@ export class ScalarChart {
     }
     const wantedSeries = this.plotted.length * (smoothing ? 2 : 1) + 1;
     if (this.u && this.u.series.length !== wantedSeries) this.destroyPlot();
-    if (!this.u) {
-      this.u = new uPlot(this.options(state, smoothing), data as uPlot.AlignedData, (u, init) => {
-        this.plot.prepend(u.root);
-        u.batch(() => {
+    // The data goes in with its ranges decided beforehand: one draw, not one per scale.
+    const x: [number, number] = this.zoom ? [this.zoom.min, this.zoom.max] : this.fullX;
+    this.forced = { x, y: this.yRange(x[0], x[1]) };
+    this.settingScale = true;
+    try {
+      if (!this.u) {
+        this.u = new uPlot(this.options(state, smoothing), data as uPlot.AlignedData, (u, init) => {
+          this.plot.prepend(u.root);
           init();
-          this.u = u;
-          this.applyScales();
         });
-      });
-    } else {
-      this.u.batch(() => {
-        this.u!.setData(data as uPlot.AlignedData, false);
-        this.applyScales();
-      });
+      } else {
+        this.u.setData(data as uPlot.AlignedData, true);
+      }
+    } finally {
+      this.forced = null;
+      this.settingScale = false;
     }
   }
 
@@ -297,8 +301,9 @@ export class ScalarChart {
         bind: { dblclick: () => () => null },
       },
       scales: {
-        x: { time: axis === "wall", auto: false, range: (_u, min, max) => [min, max] },
-        y: { auto: false, distr: state.logY ? 3 : 1, range: (_u, min, max) => [min, max] },
+        // While new data goes in, the ranges are ours (forced); otherwise, as asked (a zoom).
+        x: { time: axis === "wall", auto: true, range: (_u, min, max) => this.forced?.x ?? [min, max] },
+        y: { auto: true, distr: state.logY ? 3 : 1, range: (_u, min, max) => this.forced?.y ?? [min, max] },
       },
       axes: [
         {
@@ -329,22 +334,6 @@ export class ScalarChart {
         draw: [(u) => this.afterDraw(u)],
       },
     } as uPlot.Options;
-  }
-
-  private applyScales(): void {
-    const u = this.u;
-    if (!u) return;
-    const [min, max] = this.zoom ? [this.zoom.min, this.zoom.max] : this.fullX;
-    this.settingScale = true;
-    try {
-      const [yMin, yMax] = this.yRange(min, max);
-      u.batch(() => {
-        u.setScale("x", { min, max });
-        u.setScale("y", { min: yMin, max: yMax });
-      });
-    } finally {
-      this.settingScale = false;
-    }
   }
 
   private onScale(u: uPlot, key: string): void {

@@ -164,10 +164,15 @@ async function start(): Promise<void> {
     }
   });
   try {
-    const environment = await getJson<{ window_title: string; version: string }>("api/environment");
+    // All at once: the generation is read before the runs and tags, so a change
+    // in between is seen by the first event and fetched again.
+    const [environment, status] = await Promise.all([
+      getJson<{ window_title: string; version: string }>("api/environment"),
+      getJson<ServerState>("api/status"),
+      refresh(),
+    ]);
     document.title = environment.window_title;
-    generation = (await getJson<ServerState>("api/status")).generation;
-    await refresh();
+    generation = status.generation;
   } catch (error) {
     content.replaceChildren();
     const message = el("p", "empty error");

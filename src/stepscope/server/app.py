@@ -24,7 +24,7 @@ import hmac
 import json
 import math
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,13 +43,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepscope import __version__
-from stepscope.errors import StepscopeError
+from stepscope.errors import NotFoundError, StepscopeError, UsageError
 from stepscope.store.provider import DataProvider, ScalarSeries
 
 #: The most points one series may be asked for at once.
 MAX_POINTS = 100_000
 #: The media type of :func:`columns_binary`.
 BINARY_COLUMNS = "application/vnd.stepscope.columns"
+#: The media type of ``POST /api/scalars/batch``: length-prefixed frames.
+BINARY_FRAMES = "application/vnd.stepscope.frames"
 _COOKIE = "stepscope_token"
 _MAGIC = b"SSC1"
 # Content-Security-Policy of the page: its own scripts only, nothing remote, no plugins.
@@ -69,6 +71,12 @@ class ScalarsQuery(BaseModel):
     min_step: int | None = None
     max_step: int | None = None
     format: Literal["json", "binary"] = "json"
+
+
+class ScalarsBatch(BaseModel):
+    """Many scalar queries at once (``format`` is ignored: the answer is binary frames)."""
+
+    queries: list[ScalarsQuery] = Field(min_length=1, max_length=1000)
 
 
 def web_dist() -> Path | None:
@@ -104,7 +112,7 @@ def create_app(
         GZipMiddleware,
         minimum_size=1024,
         compresslevel=5,
-        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, BINARY_COLUMNS),
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, BINARY_COLUMNS, BINARY_FRAMES),
     )
     if token is not None:
         app.add_middleware(TokenMiddleware, token=token)
@@ -233,6 +241,34 @@ def create_app(
         """As ``GET /api/scalars``, with the query in a JSON body (for long run lists)."""
         return _scalars(data, query)
 
+    @app.post("/api/scalars/batch")
+    def scalars_batch(batch: ScalarsBatch) -> StreamingResponse:
+        """Many queries in one request, answered as a stream of frames as each is ready.
+
+        Each frame is a little-endian uint32 length and then either a
+        :func:`columns_binary` block (``SSC1...``) or ``ERR1`` and the JSON
+        error shape. Frames come in the order of the queries. The page sends
+        its charts' requests this way: one connection instead of one per
+        chart, and each chart draws as soon as its frame arrives.
+        """
+
+        def frames() -> Iterator[bytes]:
+            for query in batch.queries:
+                try:
+                    payload = _scalars_binary(data, query)
+                except StepscopeError as error:
+                    payload = (
+                        b"ERR1"
+                        + json.dumps(
+                            {"error": {"status": error.http_status, "message": str(error)}}
+                        ).encode()
+                    )
+                yield struct.pack("<I", len(payload)) + payload
+
+        return StreamingResponse(
+            frames(), media_type=BINARY_FRAMES, headers={"Cache-Control": "no-cache"}
+        )
+
     if web is not None:
         _add_web(app, web, window_title)
     else:
@@ -249,18 +285,27 @@ def create_app(
     return app
 
 
-def _scalars(data: DataProvider, query: ScalarsQuery) -> Response:
+def _series_of(data: DataProvider, query: ScalarsQuery) -> list[tuple[str, ScalarSeries]]:
     if (
         query.min_step is not None
         and query.max_step is not None
         and query.min_step > query.max_step
     ):
-        return _error(400, "bad parameter 'min_step': larger than max_step")
+        raise UsageError("bad parameter 'min_step': larger than max_step")
     found = data.scalars_of_tag(
         query.tag, query.runs, query.max_points, query.min_step, query.max_step
     )
     if not found:
-        return _error(404, f"no run has a scalar tag {query.tag!r}")
+        raise NotFoundError(f"no run has a scalar tag {query.tag!r}")
+    return found
+
+
+def _scalars_binary(data: DataProvider, query: ScalarsQuery) -> bytes:
+    return columns_binary(query.tag, _series_of(data, query))
+
+
+def _scalars(data: DataProvider, query: ScalarsQuery) -> Response:
+    found = _series_of(data, query)
     headers = {"Cache-Control": "no-cache"}
     if query.format == "binary":
         return Response(

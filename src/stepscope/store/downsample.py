@@ -75,40 +75,49 @@ def _bucket_extremes(
     """A mask of each bucket's smallest (first of equals) and largest (last of equals; NaN wins)."""
     buckets = (max_points - 2) // 2
     inner_counts = counts - 2
+    total = int(inner_counts.sum())
     series = np.repeat(np.arange(len(starts)), inner_counts)
     first_inner = starts + 1
     offsets = np.cumsum(inner_counts) - inner_counts
-    position = np.arange(len(series)) - offsets[series]  # 0-based within the inner points
-    index = first_inner[series] + position
+    position = np.arange(total) - np.repeat(offsets, inner_counts)  # 0-based, inner points
+    index = np.repeat(first_inner, inner_counts) + position
     inner_steps = steps[index].astype(np.float64)
-    low = steps[first_inner].astype(np.float64)[series]
-    high = steps[first_inner + inner_counts - 1].astype(np.float64)[series]
-    spread = high - low
-    by_step = np.minimum(
-        ((inner_steps - low) / np.where(spread > 0, spread, 1) * buckets).astype(np.int64),
-        buckets - 1,
-    )
-    by_position = np.minimum(position * buckets // inner_counts[series], buckets - 1)
-    bucket = np.where(spread > 0, by_step, by_position)
+    low_per_series = steps[first_inner].astype(np.float64)
+    spread_per_series = steps[first_inner + inner_counts - 1].astype(np.float64) - low_per_series
+    low = np.repeat(low_per_series, inner_counts)
+    spread = np.repeat(np.where(spread_per_series > 0, spread_per_series, 1), inner_counts)
+    bucket = ((inner_steps - low) / spread * buckets).astype(np.int64)
+    np.minimum(bucket, buckets - 1, out=bucket)
+    if (spread_per_series <= 0).any():
+        # A series whose inner points share one step is bucketed by position instead.
+        flat = np.repeat(spread_per_series <= 0, inner_counts)
+        by_position = position * buckets // np.repeat(inner_counts, inner_counts)
+        bucket[flat] = np.minimum(by_position[flat], buckets - 1)
     # Steps are sorted, so (series, bucket) only grows: groups are contiguous runs.
-    key = series * buckets + bucket
-    group_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    group = np.cumsum(np.r_[False, key[1:] != key[:-1]])
+    change = (bucket[1:] != bucket[:-1]) | (series[1:] != series[:-1])
+    group_start = np.flatnonzero(np.r_[True, change])
+    group = np.cumsum(np.r_[False, change])
     inner_values = values[index]
     nan = np.isnan(inner_values)
-    lowest = np.minimum.reduceat(np.where(nan, np.inf, inner_values), group_start)
-    highest = np.maximum.reduceat(np.where(nan, -np.inf, inner_values), group_start)
-    nans = np.add.reduceat(nan.astype(np.int64), group_start)
-    sizes = np.diff(np.r_[group_start, len(key)])
     mask = np.zeros(len(values), dtype=bool)
-    # The smallest: the first of the lowest non-NaN values (a group of only NaN: its first).
-    is_low = (~nan & (inner_values == lowest[group])) | (
-        (nans == sizes)[group] & (position == position[group_start][group])
-    )
+    if not nan.any():
+        lowest = np.minimum.reduceat(inner_values, group_start)
+        highest = np.maximum.reduceat(inner_values, group_start)
+        is_low = inner_values == lowest[group]
+        is_high = inner_values == highest[group]
+    else:
+        lowest = np.minimum.reduceat(np.where(nan, np.inf, inner_values), group_start)
+        highest = np.maximum.reduceat(np.where(nan, -np.inf, inner_values), group_start)
+        nans = np.add.reduceat(nan.astype(np.int64), group_start)
+        sizes = np.diff(np.r_[group_start, total])
+        # The smallest: the first of the lowest non-NaN values (a group of only NaN: its first).
+        is_low = (~nan & (inner_values == lowest[group])) | (
+            (nans == sizes)[group] & (position == position[group_start][group])
+        )
+        # The largest: the last NaN if the group has one, else the last of the highest values.
+        is_high = np.where((nans > 0)[group], nan, ~nan & (inner_values == highest[group]))
     found = np.flatnonzero(is_low)
     mask[index[found[np.r_[True, group[found][1:] != group[found][:-1]]]]] = True
-    # The largest: the last NaN if the group has one, else the last of the highest values.
-    is_high = np.where((nans > 0)[group], nan, ~nan & (inner_values == highest[group]))
     found = np.flatnonzero(is_high)
     mask[index[found[np.r_[group[found][1:] != group[found][:-1], True]]]] = True
     return mask
