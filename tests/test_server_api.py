@@ -925,3 +925,45 @@ def test_keep_spikes_many_matches_the_reference(
         assert len(chosen) <= max_points
         want |= {start + i for i in chosen}
     assert set(kept.tolist()) == want
+
+
+def read_frames(body: bytes) -> list[bytes]:
+    """Split ``POST /api/scalars/batch``'s answer into its length-prefixed frames."""
+    frames, offset = [], 0
+    while offset < len(body):
+        (length,) = struct.unpack_from("<I", body, offset)
+        frames.append(body[offset + 4 : offset + 4 + length])
+        offset += 4 + length
+    assert offset == len(body), "the last frame is whole"
+    return frames
+
+
+def test_a_batch_answers_each_query_in_order_with_errors_in_their_place(
+    client: TestClient,
+) -> None:
+    queries = [
+        {"tag": "loss", "max_points": 20},
+        {"tag": "no-such-tag"},
+        {"tag": "loss", "runs": ["a"], "min_step": 10, "max_step": 20},
+        {"tag": "loss", "min_step": 5, "max_step": 1},
+    ]
+    response = client.post("/api/scalars/batch", json={"queries": queries})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.stepscope.frames")
+    assert "content-encoding" not in response.headers
+    frames = read_frames(response.content)
+    assert len(frames) == len(queries)
+    for query, frame in zip(queries, frames, strict=True):
+        if frame.startswith(b"ERR1"):
+            error = json.loads(frame[4:])["error"]
+            single = client.post("/api/scalars", json=query)
+            assert error == single.json()["error"], "the same error as asked alone"
+            continue
+        alone = client.post("/api/scalars", json={**query, "format": "binary"})
+        assert decode_columns(frame) == decode_columns(alone.content)
+    assert frames[1].startswith(b"ERR1")
+    assert b"404" in frames[1]
+    assert frames[3].startswith(b"ERR1")
+    assert b"min_step" in frames[3]
+    empty = client.post("/api/scalars/batch", json={"queries": []})
+    assert_error(empty, 400, "queries")
