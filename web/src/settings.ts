@@ -39,57 +39,52 @@ export function settingsPanel(store: Store): HTMLElement {
   number.addEventListener("change", () => apply(number.value));
   smoothingRow.append(smoothingLabel, slider, number);
 
-  const axisRow = el("div", "setting");
-  const axisLabel = el("label", "");
-  axisLabel.textContent = "X axis";
-  axisLabel.setAttribute("for", "x-axis");
-  const axis = select("x-axis", [
+  const axis = labelledSelect("x-axis", "X axis", [
     ["step", "Step"],
     ["relative", "Relative time"],
     ["wall", "Wall time"],
   ]);
-  axis.addEventListener("change", () => store.set("xAxis", axis.value as XAxis));
-  axisRow.append(axisLabel, axis);
+  axis.box.addEventListener("change", () => store.set("xAxis", axis.box.value as XAxis));
 
   const log = checkbox("log-y", "Log-scale y axis", (on) => store.set("logY", on));
   const outliers = checkbox("ignore-outliers", "Ignore outliers in the y range", (on) =>
     store.set("ignoreOutliers", on),
   );
 
-  const sortRow = el("div", "setting");
-  const sortLabel = el("label", "");
-  sortLabel.textContent = "Tooltip order";
-  sortLabel.setAttribute("for", "tooltip-sort");
-  const sort = select("tooltip-sort", [
+  const sort = labelledSelect("tooltip-sort", "Tooltip order", [
     ["value", "By value"],
     ["run", "By run"],
   ]);
-  sort.addEventListener("change", () => store.set("tooltipSort", sort.value as TooltipSort));
-  sortRow.append(sortLabel, sort);
+  sort.box.addEventListener("change", () => store.set("tooltipSort", sort.box.value as TooltipSort));
 
-  root.append(smoothingRow, axisRow, log.row, outliers.row, sortRow);
+  root.append(smoothingRow, axis.row, log.row, outliers.row, sort.row);
   const sync = () => {
     show();
-    axis.value = store.state.xAxis;
+    axis.box.value = store.state.xAxis;
     log.box.checked = store.state.logY;
     outliers.box.checked = store.state.ignoreOutliers;
-    sort.value = store.state.tooltipSort;
+    sort.box.value = store.state.tooltipSort;
   };
   sync();
   store.subscribe(sync);
   return root;
 }
 
-function select(id: string, options: [string, string][]): HTMLSelectElement {
-  const found = document.createElement("select");
-  found.id = id;
-  for (const [value, label] of options) {
+function labelledSelect(id: string, label: string, options: [string, string][]) {
+  const row = el("div", "setting");
+  const text = el("label", "");
+  text.textContent = label;
+  text.setAttribute("for", id);
+  const box = document.createElement("select");
+  box.id = id;
+  for (const [value, name] of options) {
     const option = document.createElement("option");
     option.value = value;
-    option.textContent = label;
-    found.append(option);
+    option.textContent = name;
+    box.append(option);
   }
-  return found;
+  row.append(text, box);
+  return { row, box };
 }
 
 function checkbox(id: string, label: string, onChange: (on: boolean) => void) {
