@@ -133,25 +133,33 @@ def client(data: DataProvider) -> Iterator[TestClient]:
 
 
 def decode_columns(body: bytes) -> dict[str, Any]:
-    """Read the binary form, as ``columns_binary`` documents it."""
-    assert body[:4] == b"SSC1"
+    """Read the binary form, as ``columns_binary`` documents it (wall times as float64)."""
+    assert body[:4] == b"SSC2"
     (length,) = struct.unpack_from("<I", body, 4)
     start = 8 + length
     assert start % 8 == 0, "the columns start on an 8-byte boundary"
     header = json.loads(body[8:start].decode("utf-8"))
     offset = start
+
+    def block(points: int, dtype: str) -> np.ndarray:
+        nonlocal offset
+        found = np.frombuffer(body, dtype=dtype, count=points, offset=offset)
+        offset += -(-found.nbytes // 8) * 8  # each block is padded to 8 bytes
+        return found
+
     series = []
     for entry in header["series"]:
         points = entry["points"]
-        columns = np.frombuffer(body, dtype="<f8", count=3 * points, offset=offset)
-        offset += 24 * points
+        steps = block(points, "<" + entry["step"])
+        walls = entry["wall0"] + block(points, "<f4").astype(np.float64)
+        values = block(points, "<" + entry["value"]).astype(np.float64)
         series.append(
             {
                 "run": entry["run"],
                 "total": entry["total"],
-                "step": columns[:points].tolist(),
-                "wall_time": columns[points : 2 * points].tolist(),
-                "value": columns[2 * points :].tolist(),
+                "step": [float(s) for s in steps],
+                "wall_time": walls.tolist(),
+                "value": values.tolist(),
             }
         )
     assert offset == len(body), "nothing after the last column"
@@ -164,7 +172,8 @@ def assert_binary_matches_json(binary: dict[str, Any], as_json: dict[str, Any]) 
     for ours, theirs in zip(binary["series"], as_json["series"], strict=True):
         assert ours["total"] == theirs["total"]
         assert ours["step"] == [float(s) for s in theirs["step"]]
-        assert ours["wall_time"] == theirs["wall_time"]
+        # Wall times travel as float32 seconds after the first: to a few ms over days.
+        assert ours["wall_time"] == pytest.approx(theirs["wall_time"], abs=0.01, rel=0)
         assert len(ours["value"]) == len(theirs["value"])
         for number, text in zip(ours["value"], theirs["value"], strict=True):
             if math.isnan(number):
@@ -173,7 +182,8 @@ def assert_binary_matches_json(binary: dict[str, Any], as_json: dict[str, Any]) 
                 assert text == ("Infinity" if number > 0 else "-Infinity")
             else:
                 assert not isinstance(text, str)
-                assert number == text
+                # Values travel as float32 (what add_scalar logs), exactly so here.
+                assert number == float(np.float32(text))
 
 
 # -- 1. POST /api/scalars, JSON and binary ---------------------------------------------
@@ -968,3 +978,22 @@ def test_a_batch_answers_each_query_in_order_with_errors_in_their_place(
     assert b"min_step" in frames[3]
     empty = client.post("/api/scalars/batch", json={"queries": []})
     assert_error(empty, 400, "queries")
+
+
+def test_steps_beyond_int32_travel_as_float64(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    steps = [0, 2**31 - 1, 2**31, 2**40 + 3]
+    with SummaryWriter(str(root / "big")) as writer:
+        for i, step in enumerate(steps):
+            writer.add_scalar("x", float(i), step)
+    provider = open_provider(root, tmp_path / "i.duckdb")
+    try:
+        client = TestClient(create_app(provider))
+        body = client.post("/api/scalars", json={"tag": "x", "format": "binary"}).content
+        header = json.loads(body[8 : 8 + struct.unpack_from("<I", body, 4)[0]])
+        assert header["series"][0]["step"] == "f8"
+        [series] = decode_columns(body)["series"]
+        assert series["step"] == [float(s) for s in steps]
+        assert series["value"] == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        provider.index.close()

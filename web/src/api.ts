@@ -204,21 +204,35 @@ export async function scalarsJson(tag: string, runs: string[]): Promise<unknown>
   return response.json();
 }
 
+interface ColumnsHeader {
+  series: { run: string; total: number; points: number; step: "i4" | "f8"; value: "f4" | "f8"; wall0: number }[];
+}
+
+/** Reads the SSC2 form (stepscope.server.app.columns_binary) into float64 columns. */
 export function decodeColumns(buffer: ArrayBuffer): Series[] {
   const bytes = new Uint8Array(buffer);
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
-  if (magic !== "SSC1") throw new ApiError(0, "the server sent scalars in an unknown form");
+  if (magic !== "SSC2") throw new ApiError(0, "the server sent scalars in an unknown form");
   const headerLength = new DataView(buffer).getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as {
-    series: { run: string; total: number; points: number }[];
-  };
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as ColumnsHeader;
   let offset = 8 + headerLength;
+  const block = (points: number, kind: "i4" | "f4" | "f8"): ArrayLike<number> => {
+    const size = kind === "f8" ? 8 : 4;
+    const view =
+      kind === "i4"
+        ? new Int32Array(buffer, offset, points)
+        : kind === "f4"
+          ? new Float32Array(buffer, offset, points)
+          : new Float64Array(buffer, offset, points);
+    offset += Math.ceil((points * size) / 8) * 8;
+    return view;
+  };
   return header.series.map((entry) => {
-    const column = () => {
-      const found = new Float64Array(buffer, offset, entry.points);
-      offset += entry.points * 8;
-      return found;
-    };
-    return { run: entry.run, total: entry.total, step: column(), wall: column(), value: column() };
+    const step = Float64Array.from(block(entry.points, entry.step));
+    const offsets = block(entry.points, "f4");
+    const wall = new Float64Array(entry.points);
+    for (let i = 0; i < entry.points; i++) wall[i] = entry.wall0 + offsets[i];
+    const value = Float64Array.from(block(entry.points, entry.value));
+    return { run: entry.run, total: entry.total, step, wall, value };
   });
 }

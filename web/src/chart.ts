@@ -260,20 +260,17 @@ export class ScalarChart {
     if (this.u && this.u.series.length !== wantedSeries) this.destroyPlot();
     // The data goes in with its ranges decided beforehand: one draw, not one per scale.
     const x: [number, number] = this.zoom ? [this.zoom.min, this.zoom.max] : this.fullX;
+    // uPlot applies ranges when it next draws (a microtask later): the forced ranges
+    // hold until then, and afterDraw lets go of them.
     this.forced = { x, y: this.yRange(x[0], x[1]) };
     this.settingScale = true;
-    try {
-      if (!this.u) {
-        this.u = new uPlot(this.options(state, smoothing), data as uPlot.AlignedData, (u, init) => {
-          this.plot.prepend(u.root);
-          init();
-        });
-      } else {
-        this.u.setData(data as uPlot.AlignedData, true);
-      }
-    } finally {
-      this.forced = null;
-      this.settingScale = false;
+    if (!this.u) {
+      this.u = new uPlot(this.options(state, smoothing), data as uPlot.AlignedData, (u, init) => {
+        this.plot.prepend(u.root);
+        init();
+      });
+    } else {
+      this.u.setData(data as uPlot.AlignedData, true);
     }
   }
 
@@ -417,6 +414,8 @@ export class ScalarChart {
   }
 
   private afterDraw(u: uPlot): void {
+    this.forced = null;
+    this.settingScale = false;
     // Non-finite points (NaN, +-Inf) are not lines: mark each with a triangle at the edge.
     const ctx = u.ctx;
     const { left, top, width, height } = u.bbox;

@@ -53,7 +53,8 @@ BINARY_COLUMNS = "application/vnd.stepscope.columns"
 #: The media type of ``POST /api/scalars/batch``: length-prefixed frames.
 BINARY_FRAMES = "application/vnd.stepscope.frames"
 _COOKIE = "stepscope_token"
-_MAGIC = b"SSC1"
+_MAGIC = b"SSC2"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Content-Security-Policy of the page: its own scripts only, nothing remote, no plugins.
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -246,7 +247,7 @@ def create_app(
         """Many queries in one request, answered as a stream of frames as each is ready.
 
         Each frame is a little-endian uint32 length and then either a
-        :func:`columns_binary` block (``SSC1...``) or ``ERR1`` and the JSON
+        :func:`columns_binary` block (``SSC2...``) or ``ERR1`` and the JSON
         error shape. Frames come in the order of the queries. The page sends
         its charts' requests this way: one connection instead of one per
         chart, and each chart draws as soon as its frame arrives.
@@ -325,28 +326,51 @@ def _scalars(data: DataProvider, query: ScalarsQuery) -> Response:
 
 
 def columns_binary(tag: str, found: list[tuple[str, ScalarSeries]]) -> bytes:
-    """Series as ``SSC1``, header length (uint32 LE), a JSON header, then float64 columns.
+    """Series as ``SSC2``, header length (uint32 LE), a JSON header, then compact columns.
 
-    The header is ``{"tag", "series": [{"run", "total", "points"}]}``; after it
-    (padded to 8 bytes) come, series after series, ``points`` steps,
-    ``points`` wall times and ``points`` values, little-endian float64 (NaN and
-    infinities as such). Steps beyond 2**53 lose precision: the JSON form keeps them.
+    The header is ``{"tag", "series": [{"run", "total", "points", "step",
+    "value", "wall0"}]}``, padded to 8 bytes. Then, series after series, three
+    blocks, each padded to 8 bytes: the steps (``"step"`` says ``"i4"``,
+    int32, when they all fit, else ``"f8"``, float64: beyond 2**53 they lose
+    precision, which the JSON form keeps), the wall times as float32 seconds
+    after ``wall0`` (to a few milliseconds over days: what a chart shows), and
+    the values (``"value"``: ``"f4"``, float32, what ``add_scalar`` logs, unless
+    a finite value is out of float32's range: then ``"f8"``). All little-endian;
+    NaN and infinities as such. Half the bytes of float64 columns, which the
+    browser reads markedly faster.
     """
-    header = json.dumps(
-        {
-            "tag": tag,
-            "series": [{"run": n, "total": s.total, "points": len(s.steps)} for n, s in found],
-        }
-    ).encode()
+    entries: list[dict[str, Any]] = []
+    blocks: list[bytes] = []
+    for name, series in found:
+        steps, walls, values = series.steps, series.wall_times, series.values
+        small = len(steps) == 0 or (steps.min() >= -(2**31) and steps.max() < 2**31)
+        step_block = steps.astype("<i4" if small else "<f8")
+        wall0 = float(walls[0]) if len(walls) else 0.0
+        finite = values[np.isfinite(values)]
+        narrow = len(finite) == 0 or float(np.abs(finite).max()) <= _FLOAT32_MAX
+        entries.append(
+            {
+                "run": name,
+                "total": series.total,
+                "points": len(steps),
+                "step": "i4" if small else "f8",
+                "value": "f4" if narrow else "f8",
+                "wall0": wall0,
+            }
+        )
+        for block in (
+            step_block,
+            (walls - wall0).astype("<f4"),
+            values.astype("<f4" if narrow else "<f8"),
+        ):
+            raw = block.tobytes()
+            blocks.append(raw + b"\0" * (-len(raw) % 8))
+    header = json.dumps({"tag": tag, "series": entries}).encode()
     start = len(_MAGIC) + 4 + len(header)
     padding = b" " * (-start % 8)
-    columns = [
-        part
-        for _, s in found
-        for part in (s.steps.astype("<f8"), s.wall_times.astype("<f8"), s.values.astype("<f8"))
-    ]
-    body = np.concatenate(columns).tobytes() if columns else b""
-    return _MAGIC + struct.pack("<I", len(header) + len(padding)) + header + padding + body
+    return b"".join(
+        [_MAGIC, struct.pack("<I", len(header) + len(padding)), header, padding, *blocks]
+    )
 
 
 def _add_web(app: FastAPI, web: Path, window_title: str) -> None:
