@@ -82,10 +82,11 @@ def _free_port() -> int:
 class Server:
     """``python -m stepscope --logdir ...`` in a process of its own, until stop()."""
 
-    def __init__(self, logdir: Path, index: Path) -> None:
+    def __init__(self, logdir: Path, index: Path, *extra: str, prefix: str = "") -> None:
         port = _free_port()
         self.logdir = logdir
-        self.url = f"http://127.0.0.1:{port}/"
+        self.root = f"http://127.0.0.1:{port}/"
+        self.url = f"http://127.0.0.1:{port}{prefix}/"
         self.lines: list[str] = []
         self._ready = threading.Event()
         self.process = subprocess.Popen(
@@ -101,6 +102,7 @@ class Server:
                 str(index),
                 "--reload_interval",
                 "0.3",
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,  # stepscope prints its messages on stderr
@@ -876,3 +878,49 @@ def test_a_thousand_runs_scroll_in_a_window_of_rows(
     chart = drawn(page, "loss", timeout=30_000)
     assert chart.get_attribute("data-runs") == "1000"
     assert points(chart) == 2000
+
+
+def test_under_a_path_prefix_with_its_own_csp_enforced(
+    shared: Server, chromium: Browser, tmp_path: Path
+) -> None:
+    """--path_prefix and --window_title, and the page working under its real CSP (no bypass)."""
+    server = Server(
+        shared.logdir,
+        tmp_path / "prefix.duckdb",
+        "--path_prefix",
+        "/tb",
+        "--window_title",
+        "My runs",
+        prefix="/tb",
+    )
+    context = chromium.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.root)  # the root sends the browser to the prefix
+        assert page.url == server.url
+        deadline = time.monotonic() + 20
+        drawn_cards = 0
+        while time.monotonic() < deadline:
+            # page.evaluate goes through the debugger, which the CSP does not govern.
+            drawn_cards = page.evaluate(
+                "document.querySelectorAll('.card[data-state=drawn]').length"
+            )
+            if drawn_cards >= 3:
+                break
+            time.sleep(0.1)
+        assert drawn_cards >= 3, console
+        assert page.title() == "My runs"
+        names = page.locator(".run-row:not([hidden]) .run-name").all_text_contents()
+        assert "alpha" in names
+        assert errors == []
+        assert not [line for line in console if "Content Security Policy" in line], console
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "test_under_a_path_prefix_with_its_csp.png"))
+    finally:
+        context.close()
+        output = server.stop()
+    assert_clean_stop(server, output)
