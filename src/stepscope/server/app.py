@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepscope import __version__
 from stepscope.errors import NotFoundError, StepscopeError, UsageError
+from stepscope.server.views import add_view_routes
 from stepscope.store.provider import DataProvider, ScalarSeries
 
 #: The most points one series may be asked for at once.
@@ -269,6 +270,8 @@ def create_app(
         return StreamingResponse(
             frames(), media_type=BINARY_FRAMES, headers={"Cache-Control": "no-cache"}
         )
+
+    add_view_routes(app, data)
 
     if web is not None:
         _add_web(app, web, window_title)
