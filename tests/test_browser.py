@@ -924,3 +924,42 @@ def test_under_a_path_prefix_with_its_own_csp_enforced(
         context.close()
         output = server.stop()
     assert_clean_stop(server, output)
+
+
+def test_images_view_steps_through_every_image(start_server, open_page, tmp_path: Path) -> None:
+    """A card per run and tag, a slider over every step (not TensorBoard's 10), filters."""
+    root = tmp_path / "images"
+    colours = {"cats": (255, 0, 0), "dogs": (0, 0, 255)}
+    for run, rgb in colours.items():
+        with SummaryWriter(str(root / run)) as writer:
+            for step in range(15):
+                image = np.zeros((3, 10, 16), dtype=np.uint8)
+                image[:, :, :] = np.array(rgb, dtype=np.uint8)[:, None, None]
+                image[:, : step % 10 + 1, 0] = 255  # a white bar whose height tells the step
+                writer.add_image("samples", image, step * 10)
+            writer.add_scalar("loss", 1.0, 0)
+    server = start_server(root)
+    page = open_page(server.url + "#tab=images").page
+    cards = page.locator(".image-card")
+    expect(cards).to_have_count(2)
+    for run, rgb in colours.items():
+        found = page.locator(f'.image-card[data-run="{run}"]')
+        expect(found).to_have_attribute("data-state", "shown", timeout=10_000)
+        expect(found).to_have_attribute("data-step", "140")  # the last step first
+        expect(found.locator(".step-label")).to_contain_text("15 of 15")
+        img = found.locator("img")
+        assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [16, 10]
+        shot = Image.open(io.BytesIO(img.screenshot())).convert("RGB")
+        centre = shot.getpixel((shot.width * 3 // 4, shot.height // 2))
+        assert all(abs(a - b) < 40 for a, b in zip(centre, rgb, strict=True)), (run, centre)
+    slider = page.locator('.image-card[data-run="cats"] .step-slider')
+    slider.focus()
+    page.keyboard.press("Home")
+    cats = page.locator('.image-card[data-run="cats"]')
+    expect(cats).to_have_attribute("data-step", "0")
+    expect(cats.locator(".step-label")).to_contain_text("1 of 15")
+    page.keyboard.press("ArrowRight")
+    expect(cats).to_have_attribute("data-step", "10")
+    page.get_by_label("Brightness").fill("2")
+    assert "brightness(2)" in cats.locator("img").evaluate("i => i.style.filter")
+    snapshot(page, "test_images_view_steps_through_every_image")

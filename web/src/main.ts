@@ -4,6 +4,7 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { ApiError, getJson, type RunInfo, type ServerState, type TagsByRun } from "./api";
+import { ImagesView } from "./images";
 import { el, RunSelector } from "./runs";
 import { ScalarsView } from "./scalars";
 import { settingsPanel } from "./settings";
@@ -35,7 +36,11 @@ const statusLine = document.getElementById("status")!;
 let tags: TagsByRun = {};
 let generation = -1;
 let scalarsView: ScalarsView | null = null;
-const runSelector = new RunSelector(store, () => scalarsView?.updateRuns());
+let imagesView: ImagesView | null = null;
+const runSelector = new RunSelector(store, () => {
+  scalarsView?.updateRuns();
+  imagesView?.updateRuns();
+});
 
 function showBanner(text: string): void {
   banner.textContent = text; // text, never HTML
@@ -85,6 +90,14 @@ function renderView(): void {
     content.replaceChildren(scalarsView.root);
     return;
   }
+  if (tab === "images") {
+    if (!imagesView) {
+      imagesView = new ImagesView(store, () => runSelector.shown());
+      imagesView.setTags(tags);
+    }
+    content.replaceChildren(imagesView.root);
+    return;
+  }
   content.replaceChildren(tagTable(tab));
 }
 
@@ -127,6 +140,7 @@ async function refresh(): Promise<void> {
   runSelector.setRuns(runs);
   renderTabs();
   scalarsView?.setTags(tags);
+  imagesView?.setTags(tags);
 }
 
 function connect(): void {
@@ -140,7 +154,10 @@ function connect(): void {
     );
     if (generation !== -1 && state.generation !== generation) {
       void refresh()
-        .then(() => scalarsView?.invalidate())
+        .then(() => {
+          scalarsView?.invalidate();
+          imagesView?.invalidate();
+        })
         .catch((error) => showBanner(String((error as Error).message)));
     }
     generation = state.generation;
