@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import math
 import struct
 from collections.abc import AsyncIterator, Callable, Iterator
 from importlib import resources
@@ -44,7 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepscope import __version__
 from stepscope.errors import NotFoundError, StepscopeError, UsageError
-from stepscope.server.views import add_view_routes
+from stepscope.server.views import add_view_routes, json_number
 from stepscope.store.provider import DataProvider, ScalarSeries
 
 #: The most points one series may be asked for at once.
@@ -321,7 +320,7 @@ def _scalars(data: DataProvider, query: ScalarsQuery) -> Response:
             "total": s.total,
             "step": s.steps.tolist(),
             "wall_time": s.wall_times.tolist(),
-            "value": [_number(v) for v in s.values.tolist()],
+            "value": [json_number(v) for v in s.values.tolist()],
         }
         for name, s in found
     ]
@@ -399,14 +398,6 @@ class _Assets(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
-
-
-def _number(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -16,6 +16,7 @@ import numpy as np
 from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 
+from stepscope.api import _sniff
 from stepscope.errors import NotFoundError
 from stepscope.store.provider import DataProvider
 
@@ -129,7 +130,7 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
         last = data.last_scalars()
         metrics: dict[str, dict[str, Any]] = {}
         for run, tag, value in last.itertuples(index=False, name=None):
-            metrics.setdefault(run, {})[tag] = _number(float(value))
+            metrics.setdefault(run, {})[tag] = json_number(float(value))
         sessions = [
             {
                 "run": run,
@@ -159,7 +160,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, float):
-        return _number(value)
+        return json_number(value)
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
@@ -169,7 +170,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _number(value: float) -> float | str:
+def json_number(value: float) -> float | str:
+    """A float for JSON: NaN and infinities as the strings JavaScript's ``Number()`` reads."""
     if math.isfinite(value):
         return value
     if math.isnan(value):
@@ -179,15 +181,3 @@ def _number(value: float) -> float | str:
 
 def _version(path: str, offset: int, length: int) -> str:
     return hashlib.sha256(f"{path}\0{offset}\0{length}".encode()).hexdigest()[:16]
-
-
-def _sniff(content: bytes) -> str:
-    if content.startswith(b"\x89PNG"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if content.startswith(b"GIF8"):
-        return "image/gif"
-    if content.startswith(b"RIFF") and content[8:12] == b"WAVE":
-        return "audio/wav"
-    return "application/octet-stream"
