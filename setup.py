@@ -56,6 +56,7 @@ def build_web() -> None:
             "install them (e.g. apt-get install nodejs npm) and run the install again"
         )
     installed = WEB / "node_modules" / ".package-lock.json"
+    steps = []
     if (
         not installed.is_file()
         or installed.stat().st_mtime < (WEB / "package-lock.json").stat().st_mtime
@@ -63,10 +64,14 @@ def build_web() -> None:
         # Not `npm ci`: npm 11 leaves other platforms' optional packages (rollup's
         # native builds) out of the lock file and `npm ci` then refuses it. This
         # installs the locked versions and leaves package-lock.json as it is.
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-save"], cwd=WEB, check=True
-        )
-    subprocess.run([npm, "run", "build"], cwd=WEB, check=True)
+        steps.append([npm, "install", "--no-audit", "--no-fund", "--no-save"])
+    steps.append([npm, "run", "build"])
+    for command in steps:
+        if subprocess.run(command, cwd=WEB, check=False).returncode != 0:
+            raise SystemExit(
+                f"stepscope: `{' '.join(command[1:])}` in web/ failed (its output is above); "
+                "fix that, or check that the npm registry is reachable, and install again"
+            )
 
 
 class BuildPy(build_py):

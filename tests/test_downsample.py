@@ -175,10 +175,8 @@ def test_many_series_at_once_keep_what_each_keeps_alone(
         start + keep_spikes(s, v, n) for start, (s, v, _) in zip(bounds[:-1], cases, strict=True)
     ]
     assert kept.tolist() == np.concatenate(expected or [np.zeros(0, np.int64)]).tolist()
-    for (s, v, _), start, end in zip(cases, bounds[:-1], bounds[1:], strict=True):
-        alone = keep_spikes(s, v, n)
-        assert_basic(s, v, n, alone)
-        assert kept[(kept >= start) & (kept < end)].tolist() == (alone + start).tolist()
+    for s, v, _ in cases:
+        assert_basic(s, v, n, keep_spikes(s, v, n))
 
 
 def test_keep_spikes_example_from_the_docstring() -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 from stepscope.errors import UsageError
 from stepscope.loader.discovery import check_sources, parse_logdir_spec
+from stepscope.loader.model import sniff_content_type
 from stepscope.store.index import Index, UpdateReport
 from stepscope.store.provider import DataProvider
 
@@ -188,7 +189,7 @@ class Logdir:
                         "index": point.index,
                         "width": point.ref.width,
                         "height": point.ref.height,
-                        "content_type": point.ref.content_type or _sniff(raw[:8]),
+                        "content_type": point.ref.content_type or sniff_content_type(raw[:8]),
                         "image": data,
                     }
                 )
@@ -273,18 +274,6 @@ def _matches(name: str, wanted: str | re.Pattern[str] | frozenset[str] | None) -
     if isinstance(wanted, re.Pattern):
         return wanted.search(name) is not None
     return name in wanted
-
-
-def _sniff(head: bytes) -> str:
-    if head.startswith(b"\x89PNG"):
-        return "image/png"
-    if head.startswith(b"GIF8"):
-        return "image/gif"
-    if head.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if head.startswith(b"RIFF"):
-        return "audio/wav"
-    return "application/octet-stream"
 
 
 def _text(value: Any) -> str:

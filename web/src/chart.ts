@@ -10,7 +10,7 @@ import uPlot from "uplot";
 import { ApiError, scalars, scalarsJson, type Series } from "./api";
 import { faint, runColor } from "./colors";
 import { formatDuration, formatStep, formatValue, formatWall } from "./format";
-import { button, el } from "./runs";
+import { button, cardHead, el } from "./runs";
 import { smooth } from "./smooth";
 import type { ViewState } from "./state";
 
@@ -57,10 +57,7 @@ export class ScalarChart {
     this.card = el("div", "card");
     this.card.dataset.tag = tag;
     this.card.dataset.state = "waiting";
-    const head = el("div", "card-head");
-    const title = el("span", "card-title");
-    title.textContent = tag;
-    title.title = tag;
+    const head = cardHead(tag);
     const tools = el("span", "card-tools");
     tools.append(
       button("⤢", "Enlarge this chart (or shrink it back)", () => this.toggleEnlarged()),
@@ -69,7 +66,7 @@ export class ScalarChart {
       button("JSON", "Download this chart's data at full resolution as JSON", () => void this.download("json")),
       button("PNG", "Download this chart as a PNG image", () => this.downloadPng()),
     );
-    head.append(title, tools);
+    head.append(tools);
     this.plot = el("div", "plot");
     this.plot.style.height = `${HEIGHT}px`;
     this.message = el("div", "card-message");
@@ -176,7 +173,8 @@ export class ScalarChart {
     const axis = this.state().xAxis;
     if (axis === "step") return s.step;
     if (axis === "wall") return s.wall;
-    const origin = this.overview.find((o) => o.run === s.run)?.wall[0] ?? s.wall[0] ?? 0;
+    // A series always holds its run's first point (downsampling and zoom detail keep it).
+    const origin = s.wall[0] ?? 0;
     const x = new Float64Array(s.wall.length);
     for (let i = 0; i < x.length; i++) x[i] = s.wall[i] - origin;
     return x;
@@ -496,7 +494,7 @@ export class ScalarChart {
         formatValue(p.raw[i]),
         formatStep(p.step[i]),
         formatWall(p.wall[i]),
-        formatDuration(p.wall[i] - (this.overview.find((o) => o.run === p.run)?.wall[0] ?? p.wall[0])),
+        formatDuration(p.wall[i] - p.wall[0]),
       ];
       for (const text of cells) tr.insertCell().textContent = text; // text, never HTML
     }

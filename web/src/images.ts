@@ -4,7 +4,7 @@
 
 import { ApiError, getJson } from "./api";
 import { runColor } from "./colors";
-import { button, el } from "./runs";
+import { button, cardHead, el } from "./runs";
 import { compileFilter, type Store } from "./state";
 import type { TagsByRun } from "./api";
 
@@ -38,10 +38,7 @@ class ImageCard {
     this.card.dataset.run = run;
     this.card.dataset.tag = tag;
     this.card.dataset.state = "waiting";
-    const head = el("div", "card-head");
-    const title = el("span", "card-title");
-    title.textContent = tag;
-    title.title = tag;
+    const head = cardHead(tag);
     const runName = el("span", "card-run");
     const swatch = el("span", "swatch");
     swatch.style.background = runColor(run);
@@ -51,7 +48,7 @@ class ImageCard {
     const actual = button("1:1", "Show the image at its actual size (or fit it to the card)", () => {
       this.card.classList.toggle("actual-size");
     });
-    head.append(title, runName, actual);
+    head.append(runName, actual);
     this.slider = document.createElement("input");
     this.slider.type = "range";
     this.slider.min = "0";
@@ -245,10 +242,6 @@ export class ImagesView {
       card.card.dataset.key = key;
       this.cards.set(key, card);
       this.observer.observe(card.card);
-    }
-    const keep = new Set(wanted);
-    for (const [key, card] of this.cards) {
-      card.card.hidden = !keep.has(key);
     }
     this.grid.replaceChildren(...wanted.map((key) => this.cards.get(key)!.card));
     this.empty.hidden = wanted.length > 0;

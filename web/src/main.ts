@@ -51,7 +51,7 @@ function pluginsWithData(): string[] {
   const found = new Set<string>();
   for (const byTag of Object.values(tags)) {
     for (const meta of Object.values(byTag)) {
-      found.add(meta.plugin === "hparams" ? "hparams" : meta.plugin);
+      found.add(meta.plugin);
       if (meta.plugin === "histograms") found.add("distributions");
     }
   }

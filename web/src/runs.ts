@@ -159,6 +159,16 @@ export function el(tag: string, className: string): HTMLElement {
   return found;
 }
 
+/** A card's head: its tag as the title (text, with the whole tag on hover). */
+export function cardHead(tag: string): HTMLElement {
+  const head = el("div", "card-head");
+  const title = el("span", "card-title");
+  title.textContent = tag;
+  title.title = tag;
+  head.append(title);
+  return head;
+}
+
 export function button(label: string, title: string, onClick: () => void): HTMLButtonElement {
   const found = document.createElement("button");
   found.type = "button";

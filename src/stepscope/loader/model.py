@@ -56,6 +56,19 @@ class BlobRef:
         return data
 
 
+def sniff_content_type(head: bytes) -> str:
+    """The media type of image or audio bytes, from their first bytes (for blobs logged without one)."""
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    if head.startswith(b"GIF8"):
+        return "image/gif"
+    if head.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if head.startswith(b"RIFF"):
+        return "audio/wav"
+    return "application/octet-stream"
+
+
 @dataclass
 class FileState:
     """How far a file has been read, and what went wrong in it."""

@@ -16,8 +16,8 @@ import numpy as np
 from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 
-from stepscope.api import _sniff
 from stepscope.errors import NotFoundError
+from stepscope.loader.model import sniff_content_type
 from stepscope.store.provider import DataProvider
 
 #: A tensor with more elements than this comes as a preview of its first ``PREVIEW`` values.
@@ -105,16 +105,13 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
         good; if the bytes have moved since (the run was re-read), ``v`` no
         longer matches and the answer is not cached.
         """
-        matches = [p for p in data.blobs(run, tag, step) if p.index == index]
-        if not matches:
-            raise NotFoundError(f"run {run!r} has no {tag!r} at step {step} (index {index})")
-        ref = matches[-1].ref
-        content = data.blob(run, tag, step, index)
+        ref = data.blob_point(run, tag, step, index).ref
+        content = data.read_blob(run, tag, step, ref)
         current = _version(ref.path, ref.offset, ref.length)
         cache = "private, max-age=31536000, immutable" if v == current else "no-cache"
         return Response(
             content,
-            media_type=ref.content_type or _sniff(content),
+            media_type=ref.content_type or sniff_content_type(content),
             headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
         )
 

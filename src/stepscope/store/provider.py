@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from stepscope.errors import NotFoundError, UsageError
 from stepscope.loader.model import BlobRef, TagInfo
-from stepscope.store.downsample import keep_spikes, keep_spikes_many
+from stepscope.store.downsample import keep_spikes_many
 from stepscope.store.index import Index, UpdateReport
 
 #: The plugins whose values are kept as scalars and as blobs; everything else is a tensor.
@@ -161,25 +161,8 @@ class DataProvider:
 
     def scalars(self, run: str, tag: str, max_points: int | None = None) -> ScalarSeries:
         """One scalar series; at most ``max_points`` points, spikes kept (see ``downsample``)."""
-        _check_max_points(max_points)
-        run_id, tag_id = self._tag_id(run, tag)
-        columns = (
-            self.index.cursor()
-            .execute(
-                "SELECT step, wall_time, value FROM _scalars WHERE run_id = ? AND tag_id = ? "
-                "ORDER BY step, rowid",
-                [run_id, tag_id],
-            )
-            .fetchnumpy()
-        )
-        steps = np.asarray(columns["step"], dtype=np.int64)
-        walls = np.asarray(columns["wall_time"], dtype=np.float64)
-        values = np.asarray(columns["value"], dtype=np.float64)
-        total = len(steps)
-        if max_points is not None and total > max_points:
-            kept = keep_spikes(steps, values, max_points)
-            steps, walls, values = steps[kept], walls[kept], values[kept]
-        return ScalarSeries(steps, walls, values, total)
+        [(_, series)] = self.scalars_of_tag(tag, [run], max_points)
+        return series
 
     def scalars_of_tag(
         self,
@@ -391,12 +374,19 @@ class DataProvider:
             for step, wall, index, path, offset, length, width, height, kind in rows
         ]
 
-    def blob(self, run: str, tag: str, step: int, index: int = 0) -> bytes:
-        """The bytes of one image or audio clip (the last one logged at ``step``)."""
+    def blob_point(self, run: str, tag: str, step: int, index: int = 0) -> BlobPoint:
+        """Where one image or audio clip is (the last one logged at ``step`` and ``index``)."""
         matches = [p for p in self.blobs(run, tag, step) if p.index == index]
         if not matches:
             raise NotFoundError(f"run {run!r} has no {tag!r} at step {step} (index {index})")
-        ref = matches[-1].ref
+        return matches[-1]
+
+    def blob(self, run: str, tag: str, step: int, index: int = 0) -> bytes:
+        """The bytes of one image or audio clip (the last one logged at ``step``)."""
+        return self.read_blob(run, tag, step, self.blob_point(run, tag, step, index).ref)
+
+    def read_blob(self, run: str, tag: str, step: int, ref: BlobRef) -> bytes:
+        """The bytes ``ref`` points at; a file gone or changed since is a :class:`NotFoundError`."""
         try:
             return ref.read()
         except OSError as error:
