@@ -19,35 +19,32 @@ import json
 import math
 import os
 import re
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import numpy as np
 import pytest
+from browser_support import (
+    ARTIFACTS,
+    VIEWPORT,
+    Server,
+    assert_clean_stop,
+    card,
+    css_string,
+    fragment,
+    run_row,
+    snapshot,
+    wait_for_hash,
+)
 from PIL import Image
-from playwright.sync_api import Browser, Dialog, Locator, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from stepscope import SummaryWriter
-
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-VIEWPORT = {"width": 1400, "height": 900}
 
 # The shared logdir: what is in it, so the tests can say what the page must show.
 BASIC_RUNS = {"alpha": 0.0, "beta": 1.0, "gamma": 2.0}
@@ -67,99 +64,6 @@ SUB_RUNS = [
 
 def long_value(step: int) -> float:
     return math.sin(step / 700) + step / 10_000
-
-
-# -- the server --------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    """``python -m stepscope --logdir ...`` in a process of its own, until stop()."""
-
-    def __init__(self, logdir: Path, index: Path, *extra: str, prefix: str = "") -> None:
-        port = _free_port()
-        self.logdir = logdir
-        self.root = f"http://127.0.0.1:{port}/"
-        self.url = f"http://127.0.0.1:{port}{prefix}/"
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stepscope",
-                "--logdir",
-                str(logdir),
-                "--port",
-                str(port),
-                "--index",
-                str(index),
-                "--reload_interval",
-                "0.3",
-                *extra,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # stepscope prints its messages on stderr
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(60) or self.process.poll() is not None:
-            output = self.stop()
-            raise AssertionError(f"the server did not start:\n{output}")
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if "stepscope is serving" in line:
-                self._ready.set()
-        self._ready.set()  # it exited
-
-    def stop(self) -> str:
-        """Ctrl-C, then what it printed."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        return "".join(self.lines)
-
-
-def assert_clean_stop(server: Server, output: str) -> None:
-    assert server.process.returncode == 0, output
-    assert "stepscope stopped." in output, output
-    assert "Traceback" not in output, f"Ctrl-C printed a traceback:\n{output}"
-
-
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Callable[[Path], Server]]:
-    """Starts servers for this test alone; each is stopped (Ctrl-C) and checked afterwards."""
-    servers: list[Server] = []
-
-    def start(logdir: Path) -> Server:
-        server = Server(logdir, tmp_path / f"index{len(servers)}.duckdb")
-        servers.append(server)
-        return server
-
-    yield start
-    # The pages are closed by now (open_page is set up later, so torn down first).
-    running = [server for server in servers if server.process.poll() is None]
-    outputs = [server.stop() for server in servers]
-    for server, output in zip(servers, outputs, strict=True):
-        if server in running:  # a test that stops its server checks it itself
-            assert_clean_stop(server, output)
 
 
 # -- the logdir most tests share ----------------------------------------------
@@ -248,83 +152,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert_clean_stop(server, output)
 
 
-# -- the browser ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Tab:
-    """A page with what went wrong on it: uncaught errors and dialogs (which must not open)."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.requests: list[Request] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("dialog", self._dialog)
-        page.on("request", self._request)
-
-    def _request(self, request: Request) -> None:
-        self.requests.append(request)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-
-@pytest.fixture
-def open_page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Tab]]:
-    """Opens a URL in a fresh context; screenshots the page at the end and checks it threw nothing."""
-    tabs: list[Tab] = []
-    contexts = []
-
-    def open_(url: str) -> Tab:
-        # bypass_csp: Playwright's wait_for_function evaluates strings, which the page's CSP forbids.
-        context = chromium.new_context(bypass_csp=True, viewport=VIEWPORT, accept_downloads=True)
-        contexts.append(context)
-        tab = Tab(context.new_page())
-        tabs.append(tab)
-        tab.page.goto(url)
-        return tab
-
-    yield open_
-    try:
-        if tabs:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            tabs[-1].page.screenshot(
-                path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True
-            )
-    finally:
-        for context in contexts:
-            context.close()
-    for tab in tabs:
-        assert tab.errors == [], f"uncaught errors on the page: {tab.errors}"
-        assert tab.dialogs == [], f"dialogs opened: {tab.dialogs}"
-
-
 # -- looking at the page ---------------------------------------------------------
-
-
-def css_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def card(page: Page, tag: str) -> Locator:
-    return page.locator(f".card[data-tag={css_string(tag)}]")
-
-
-def run_row(page: Page, run: str) -> Locator:
-    # Rows out of the list's window are hidden (and may keep an old run's name).
-    return page.locator(f"label.run-row:not([hidden])[data-run={css_string(run)}]")
 
 
 def drawn(page: Page, tag: str, timeout: float = 15_000) -> Locator:
@@ -402,29 +230,8 @@ def drag(found: Locator, start: float, end: float) -> None:
     mouse.up()
 
 
-def snapshot(page: Page, name: str) -> None:
-    """A screenshot of a moment inside a test, next to the test's own."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def number(text: str) -> float:
     return float(text.replace(",", ""))
-
-
-def fragment(page: Page) -> dict[str, list[str]]:
-    return parse_qs(page.evaluate("() => location.hash").lstrip("#"))
-
-
-def wait_for_hash(page: Page, predicate: str) -> None:
-    """Waits until the URL's fragment (as URLSearchParams ``q``) satisfies a JS expression."""
-    page.wait_for_function(
-        f"() => {{ const q = new URLSearchParams(location.hash.slice(1)); return {predicate}; }}",
-        timeout=5_000,
-    )
-
-
-# -- the tests -----------------------------------------------------------------
 
 
 def test_runs_tags_and_groups_are_shown_and_lines_really_drawn(shared: Server, open_page) -> None:

@@ -3,10 +3,9 @@
 // fetched when a card scrolls into view, from URLs the browser may cache for good.
 
 import { ApiError, getJson } from "./api";
-import { runColor } from "./colors";
+import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
 import { button, cardHead, el } from "./runs";
-import { compileFilter, type Store } from "./state";
-import type { TagsByRun } from "./api";
+import type { Store } from "./state";
 
 interface BlobInfo {
   step: number;
@@ -18,16 +17,14 @@ interface BlobInfo {
   url: string;
 }
 
-class ImageCard {
+class ImageCard implements TagCard {
   readonly card: HTMLElement;
   private blobs: BlobInfo[] = [];
-  private steps: number[] = [];
-  private slider: HTMLInputElement;
-  private label: HTMLElement;
+  private slider: StepSlider;
   private frame: HTMLElement;
-  private message: HTMLElement;
+  private message = messageLine();
   private loaded = false;
-  visible = false;
+  private visible = false;
 
   constructor(
     readonly run: string,
@@ -35,31 +32,15 @@ class ImageCard {
     private filters: () => string,
   ) {
     this.card = el("div", "card image-card");
-    this.card.dataset.run = run;
-    this.card.dataset.tag = tag;
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
-    const runName = el("span", "card-run");
-    const swatch = el("span", "swatch");
-    swatch.style.background = runColor(run);
-    const name = el("span", "");
-    name.textContent = run;
-    runName.append(swatch, name);
     const actual = button("1:1", "Show the image at its actual size (or fit it to the card)", () => {
       this.card.classList.toggle("actual-size");
     });
-    head.append(runName, actual);
-    this.slider = document.createElement("input");
-    this.slider.type = "range";
-    this.slider.min = "0";
-    this.slider.className = "step-slider";
-    this.slider.setAttribute("aria-label", `Step of ${tag} in ${run}`);
-    this.slider.addEventListener("input", () => this.show());
-    this.label = el("div", "step-label");
+    head.append(runLabel(run), actual);
+    this.slider = new StepSlider(`${tag} in ${run}`, () => this.show());
     this.frame = el("div", "image-frame");
-    this.message = el("div", "card-message");
-    this.message.hidden = true;
-    this.card.append(head, this.frame, this.message, this.slider, this.label);
+    this.card.append(head, this.frame, this.message.root, this.slider.root);
   }
 
   setVisible(visible: boolean): void {
@@ -81,29 +62,23 @@ class ImageCard {
     try {
       const params = new URLSearchParams({ run: this.run, tag: this.tag });
       const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
-      const atEnd = this.steps.length === 0 || Number(this.slider.value) === this.steps.length - 1;
       this.blobs = body.blobs;
-      this.steps = [...new Set(this.blobs.map((b) => b.step))];
-      this.slider.max = String(Math.max(0, this.steps.length - 1));
-      this.slider.disabled = this.steps.length < 2;
-      if (atEnd) this.slider.value = this.slider.max;
+      this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))]);
       this.show();
     } catch (error) {
-      this.showMessage(error instanceof ApiError ? error.message : String(error));
+      this.message.show(error instanceof ApiError ? error.message : String(error), true);
       this.card.dataset.state = "error";
     }
   }
 
   private show(): void {
-    const position = Number(this.slider.value);
-    const step = this.steps[position];
+    const step = this.slider.step;
     if (step === undefined) {
-      this.showMessage("No images yet.");
+      this.message.show("No images yet.");
       return;
     }
-    const shown = this.blobs.filter((b) => b.step === step);
     const last = new Map<number, BlobInfo>();
-    for (const blob of shown) last.set(blob.index, blob); // the last logged at a step wins
+    for (const blob of this.blobs) if (blob.step === step) last.set(blob.index, blob); // the last logged wins
     const images = [...last.values()].map((blob) => {
       const img = document.createElement("img");
       img.alt = `${this.tag} at step ${step}`;
@@ -111,8 +86,9 @@ class ImageCard {
       img.height = blob.height || 0;
       img.style.filter = this.filters();
       img.addEventListener("error", () => {
-        this.showMessage(
+        this.message.show(
           `The image at step ${step} cannot be shown: its bytes are not a valid ${blob.content_type || "image"}.`,
+          true,
         );
         img.remove();
         this.card.dataset.state = "error";
@@ -123,65 +99,26 @@ class ImageCard {
       img.src = blob.url;
       return img;
     });
-    this.showMessage("");
+    this.message.show("");
     this.frame.replaceChildren(...images);
     this.card.dataset.step = String(step);
     const info = last.values().next().value as BlobInfo | undefined;
-    this.label.textContent =
-      `step ${step.toLocaleString("en-US")} (${position + 1} of ${this.steps.length})` +
-      (info && info.width ? ` · ${info.width}×${info.height}` : "");
-  }
-
-  private showMessage(text: string): void {
-    this.message.textContent = text;
-    this.message.hidden = text === "";
+    this.slider.describe(info && info.width ? `${info.width}×${info.height}` : "");
   }
 }
 
-export class ImagesView {
-  readonly root: HTMLElement;
-  private cards = new Map<string, ImageCard>();
-  private grid: HTMLElement;
-  private empty: HTMLElement;
-  private observer: IntersectionObserver;
-  private brightness = 1;
-  private contrast = 1;
-  private tags: TagsByRun = {};
-
-  constructor(
-    private store: Store,
-    private shownRuns: () => Set<string>,
-  ) {
-    this.root = el("div", "images");
-    const bar = el("div", "toolbar");
-    bar.append(
-      this.slider("Brightness", (v) => (this.brightness = v)),
-      this.slider("Contrast", (v) => (this.contrast = v)),
-      button("Reset", "Brightness and contrast back to normal", () => {
-        for (const input of bar.querySelectorAll("input")) (input as HTMLInputElement).value = "1";
-        this.brightness = 1;
-        this.contrast = 1;
-        this.applyFilters();
-      }),
-    );
-    this.empty = el("p", "empty");
-    this.grid = el("div", "cards");
-    this.root.append(bar, this.empty, this.grid);
-    this.observer = new IntersectionObserver(
-      (entries) => {
-        for (const entry of entries) {
-          const key = (entry.target as HTMLElement).dataset.key;
-          if (key !== undefined) this.cards.get(key)?.setVisible(entry.isIntersecting);
-        }
-      },
-      { rootMargin: "300px 0px" },
-    );
-    store.subscribe((changed) => {
-      if (changed.has("tagFilter")) this.render();
-    });
-  }
-
-  private slider(label: string, set: (value: number) => void): HTMLElement {
+/** The images view: cards of every images tag, with brightness and contrast for all. */
+export function imagesView(store: Store, shownRuns: () => Set<string>): View {
+  let brightness = 1;
+  let contrast = 1;
+  const filterCss = (): string =>
+    brightness === 1 && contrast === 1 ? "" : `brightness(${brightness}) contrast(${contrast})`;
+  let view: TagCardsView<ImageCard> | null = null;
+  const applyFilters = (): void => {
+    for (const card of view?.cards.values() ?? []) card.applyFilters();
+  };
+  const sliders: HTMLInputElement[] = [];
+  const slider = (label: string, set: (value: number) => void): HTMLElement => {
     const row = el("label", "setting");
     const text = el("span", "");
     text.textContent = label;
@@ -194,57 +131,28 @@ export class ImagesView {
     input.setAttribute("aria-label", label);
     input.addEventListener("input", () => {
       set(Number(input.value));
-      this.applyFilters();
+      applyFilters();
     });
+    sliders.push(input);
     row.append(text, input);
     return row;
-  }
-
-  private filterCss(): string {
-    return this.brightness === 1 && this.contrast === 1
-      ? ""
-      : `brightness(${this.brightness}) contrast(${this.contrast})`;
-  }
-
-  private applyFilters(): void {
-    for (const card of this.cards.values()) card.applyFilters();
-  }
-
-  setTags(tags: TagsByRun): void {
-    this.tags = tags;
-    this.render();
-  }
-
-  updateRuns(): void {
-    this.render();
-  }
-
-  invalidate(): void {
-    for (const card of this.cards.values()) card.invalidate();
-  }
-
-  private render(): void {
-    const shown = this.shownRuns();
-    const { regex } = compileFilter(this.store.state.tagFilter);
-    const wanted: string[] = [];
-    for (const [run, byTag] of Object.entries(this.tags)) {
-      if (!shown.has(run)) continue;
-      for (const [tag, meta] of Object.entries(byTag)) {
-        if (meta.plugin !== "images" || (regex && !regex.test(tag))) continue;
-        wanted.push(JSON.stringify([tag, run]));
-      }
-    }
-    wanted.sort();
-    for (const key of wanted) {
-      if (this.cards.has(key)) continue;
-      const [tag, run] = JSON.parse(key) as [string, string];
-      const card = new ImageCard(run, tag, () => this.filterCss());
-      card.card.dataset.key = key;
-      this.cards.set(key, card);
-      this.observer.observe(card.card);
-    }
-    this.grid.replaceChildren(...wanted.map((key) => this.cards.get(key)!.card));
-    this.empty.hidden = wanted.length > 0;
-    this.empty.textContent = "No images for the runs shown.";
-  }
+  };
+  const tools = [
+    slider("Brightness", (v) => (brightness = v)),
+    slider("Contrast", (v) => (contrast = v)),
+    button("Reset", "Brightness and contrast back to normal", () => {
+      for (const input of sliders) input.value = "1";
+      brightness = 1;
+      contrast = 1;
+      applyFilters();
+    }),
+  ];
+  view = new TagCardsView(store, shownRuns, {
+    className: "images",
+    accepts: (meta) => meta.plugin === "images",
+    makeCard: (run, tag) => new ImageCard(run, tag, filterCss),
+    emptyText: "No images for the runs and tags shown.",
+    tools,
+  });
+  return view;
 }

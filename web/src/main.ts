@@ -4,9 +4,18 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { ApiError, getJson, type RunInfo, type ServerState, type TagsByRun } from "./api";
-import { ImagesView } from "./images";
+import { audioView } from "./audio";
+import type { View, ViewFactory } from "./cards";
+import { customScalarsView } from "./customscalars";
+import { distributionsView, histogramsView } from "./histograms";
+import { hparamsView } from "./hparams";
+import { imagesView } from "./images";
+import { meshView } from "./mesh";
+import { prCurvesView } from "./prcurves";
+import { rawView } from "./raw";
 import { el, RunSelector } from "./runs";
 import { ScalarsView } from "./scalars";
+import { textView } from "./text";
 import { settingsPanel } from "./settings";
 import { Store } from "./state";
 
@@ -35,11 +44,22 @@ const statusLine = document.getElementById("status")!;
 
 let tags: TagsByRun = {};
 let generation = -1;
-let scalarsView: ScalarsView | null = null;
-let imagesView: ImagesView | null = null;
+// The views of the tabs; a plugin without a view of its own gets the raw-tensor view.
+const VIEWS: Record<string, ViewFactory> = {
+  scalars: (store, shownRuns) => new ScalarsView(store, shownRuns),
+  custom_scalars: customScalarsView,
+  images: imagesView,
+  audio: audioView,
+  distributions: distributionsView,
+  histograms: histogramsView,
+  hparams: hparamsView,
+  pr_curves: prCurvesView,
+  mesh: meshView,
+  text: textView,
+};
+const views = new Map<string, View>();
 const runSelector = new RunSelector(store, () => {
-  scalarsView?.updateRuns();
-  imagesView?.updateRuns();
+  for (const view of views.values()) view.updateRuns();
 });
 
 function showBanner(text: string): void {
@@ -82,56 +102,13 @@ function renderTabs(): void {
 
 function renderView(): void {
   const tab = store.state.tab;
-  if (tab === "scalars") {
-    if (!scalarsView) {
-      scalarsView = new ScalarsView(store, () => runSelector.shown());
-      scalarsView.setTags(tags);
-    }
-    content.replaceChildren(scalarsView.root);
-    return;
+  let view = views.get(tab);
+  if (!view) {
+    view = (VIEWS[tab] ?? rawView)(store, () => runSelector.shown(), tab);
+    view.setTags(tags);
+    views.set(tab, view);
   }
-  if (tab === "images") {
-    if (!imagesView) {
-      imagesView = new ImagesView(store, () => runSelector.shown());
-      imagesView.setTags(tags);
-    }
-    content.replaceChildren(imagesView.root);
-    return;
-  }
-  content.replaceChildren(tagTable(tab));
-}
-
-/** Views still to come list the tags they will show, so nothing in the logdir is hidden. */
-function tagTable(plugin: string): HTMLElement {
-  const root = el("div", "plain-view");
-  const note = el("p", "note");
-  const source = plugin === "distributions" ? "histograms" : plugin;
-  note.textContent =
-    `The ${plugin} view is not built yet; these are the ${source} tags this logdir holds, ` +
-    "readable now with stepscope.open(logdir) in Python.";
-  const table = document.createElement("table");
-  table.className = "tag-table";
-  const head = table.createTHead().insertRow();
-  for (const label of ["Tag", "Runs"]) {
-    const th = document.createElement("th");
-    th.textContent = label;
-    head.append(th);
-  }
-  const runsOf = new Map<string, string[]>();
-  for (const [run, byTag] of Object.entries(tags)) {
-    for (const [tag, meta] of Object.entries(byTag)) {
-      if (meta.plugin !== source) continue;
-      runsOf.set(tag, [...(runsOf.get(tag) ?? []), run]);
-    }
-  }
-  const body = table.createTBody();
-  for (const [tag, runs] of [...runsOf].sort()) {
-    const row = body.insertRow();
-    row.insertCell().textContent = tag;
-    row.insertCell().textContent = runs.join(", ");
-  }
-  root.append(note, table);
-  return root;
+  content.replaceChildren(view.root);
 }
 
 async function refresh(): Promise<void> {
@@ -139,8 +116,7 @@ async function refresh(): Promise<void> {
   tags = found;
   runSelector.setRuns(runs);
   renderTabs();
-  scalarsView?.setTags(tags);
-  imagesView?.setTags(tags);
+  for (const view of views.values()) view.setTags(tags);
 }
 
 function connect(): void {
@@ -155,8 +131,7 @@ function connect(): void {
     if (generation !== -1 && state.generation !== generation) {
       void refresh()
         .then(() => {
-          scalarsView?.invalidate();
-          imagesView?.invalidate();
+          for (const view of views.values()) view.invalidate();
         })
         .catch((error) => showBanner(String((error as Error).message)));
     }

@@ -3,11 +3,12 @@
 // once it scrolls near the viewport.
 
 import type { TagsByRun } from "./api";
+import type { View } from "./cards";
 import { ScalarChart } from "./chart";
 import { el } from "./runs";
 import { compileFilter, type Key, type Store } from "./state";
 
-export class ScalarsView {
+export class ScalarsView implements View {
   readonly root: HTMLElement;
   private groups = new Map<string, { section: HTMLDetailsElement; cards: HTMLElement; count: HTMLElement; tags: string[] }>();
   private charts = new Map<string, ScalarChart>();

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
 import struct
 from collections.abc import AsyncIterator, Callable, Iterator
 from importlib import resources
@@ -81,8 +82,13 @@ class ScalarsBatch(BaseModel):
 
 
 def web_dist() -> Path | None:
-    """Where the built web app is (``stepscope/web/dist``), or None if it was not built."""
-    found = Path(str(resources.files("stepscope"))) / "web" / "dist"
+    """Where the built web app is (``stepscope/web/dist``), or None if it was not built.
+
+    ``STEPSCOPE_WEB_DIST`` names another build (for working on the page:
+    ``npx vite build --outDir DIR``).
+    """
+    override = os.environ.get("STEPSCOPE_WEB_DIST")
+    found = Path(override) if override else Path(str(resources.files("stepscope"))) / "web" / "dist"
     return found if (found / "index.html").is_file() else None
 
 

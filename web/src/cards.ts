@@ -1,0 +1,260 @@
+// What the views share: the View interface main.ts drives, the tag filter,
+// and TagCardsView, a grid of cards (one per run and tag of some plugins)
+// that load only once they scroll near the viewport.
+
+import type { TagMeta, TagsByRun } from "./api";
+import { runColor } from "./colors";
+import { el } from "./runs";
+import { compileFilter, type Store } from "./state";
+
+/** A tab's view, as main.ts drives it. */
+export interface View {
+  readonly root: HTMLElement;
+  /** The logdir's tags (after every change in the logdir). */
+  setTags(tags: TagsByRun): void;
+  /** The runs checked in the selector changed. */
+  updateRuns(): void;
+  /** The data changed: what is shown is fetched again, keeping what the person chose. */
+  invalidate(): void;
+}
+
+/** Makes a tab's view; ``plugin`` is the tab's name (a plugin, or "distributions"). */
+export type ViewFactory = (store: Store, shownRuns: () => Set<string>, plugin: string) => View;
+
+/** The tag filter box: a regex over tags, shared by every tab (it lives in the URL). */
+export function tagFilterInput(store: Store): HTMLElement {
+  const wrap = el("span", "tag-filter-wrap");
+  const input = document.createElement("input");
+  input.type = "search";
+  input.className = "filter tag-filter";
+  input.placeholder = "Filter tags (regex)";
+  input.setAttribute("aria-label", "Filter tags (regular expression)");
+  input.value = store.state.tagFilter;
+  input.addEventListener("input", () => store.set("tagFilter", input.value));
+  const error = el("span", "filter-error");
+  const show = (): void => {
+    if (input.value !== store.state.tagFilter) input.value = store.state.tagFilter;
+    const { error: message } = compileFilter(store.state.tagFilter);
+    error.textContent = message ?? "";
+    input.classList.toggle("invalid", message !== null);
+  };
+  store.subscribe((changed) => {
+    if (changed.has("tagFilter")) show();
+  });
+  show();
+  wrap.append(input, error);
+  return wrap;
+}
+
+/** The run's name with its colour, for a card's head. */
+export function runLabel(run: string): HTMLElement {
+  const label = el("span", "card-run");
+  const swatch = el("span", "swatch");
+  swatch.style.background = runColor(run);
+  const name = el("span", "");
+  name.textContent = run; // text, never HTML
+  label.title = run;
+  label.append(swatch, name);
+  return label;
+}
+
+/** One card of a TagCardsView. */
+export interface TagCard {
+  readonly card: HTMLElement;
+  /** Near the viewport or not: a card fetches its data the first time it is. */
+  setVisible(visible: boolean): void;
+  /** The data changed; fetch again if visible (else when next visible). */
+  invalidate(): void;
+}
+
+export interface TagCardsOptions<C extends TagCard> {
+  className: string;
+  /** Which tags get a card. */
+  accepts: (meta: TagMeta, tag: string) => boolean;
+  makeCard: (run: string, tag: string, meta: TagMeta) => C;
+  /** What the view says when no card is shown. */
+  emptyText: string;
+  /** Controls placed after the tag filter. */
+  tools?: HTMLElement[];
+}
+
+/** A grid of cards, one per shown run and accepted tag, ordered by tag then run. */
+export class TagCardsView<C extends TagCard> implements View {
+  readonly root: HTMLElement;
+  readonly cards = new Map<string, C>();
+  private grid: HTMLElement;
+  private empty: HTMLElement;
+  private observer: IntersectionObserver;
+  private tags: TagsByRun = {};
+
+  constructor(
+    protected store: Store,
+    private shownRuns: () => Set<string>,
+    private options: TagCardsOptions<C>,
+  ) {
+    this.root = el("div", options.className);
+    const bar = el("div", "toolbar");
+    bar.append(tagFilterInput(store), ...(options.tools ?? []));
+    this.empty = el("p", "empty");
+    this.grid = el("div", "cards");
+    this.root.append(bar, this.empty, this.grid);
+    this.observer = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          const key = (entry.target as HTMLElement).dataset.key;
+          if (key !== undefined) this.cards.get(key)?.setVisible(entry.isIntersecting);
+        }
+      },
+      { rootMargin: "300px 0px" },
+    );
+    store.subscribe((changed) => {
+      if (changed.has("tagFilter")) this.render();
+    });
+  }
+
+  setTags(tags: TagsByRun): void {
+    this.tags = tags;
+    this.render();
+  }
+
+  updateRuns(): void {
+    this.render();
+  }
+
+  invalidate(): void {
+    for (const card of this.cards.values()) card.invalidate();
+  }
+
+  private render(): void {
+    const shown = this.shownRuns();
+    const { regex } = compileFilter(this.store.state.tagFilter);
+    const wanted: [string, string, string, TagMeta][] = [];
+    for (const [run, byTag] of Object.entries(this.tags)) {
+      if (!shown.has(run)) continue;
+      for (const [tag, meta] of Object.entries(byTag)) {
+        if (!this.options.accepts(meta, tag) || (regex && !regex.test(tag))) continue;
+        wanted.push([JSON.stringify([tag, run]), run, tag, meta]);
+      }
+    }
+    wanted.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [key, run, tag, meta] of wanted) {
+      if (this.cards.has(key)) continue;
+      const card = this.options.makeCard(run, tag, meta);
+      card.card.dataset.key = key;
+      card.card.dataset.run = run;
+      card.card.dataset.tag = tag;
+      this.cards.set(key, card);
+      this.observer.observe(card.card);
+    }
+    this.grid.replaceChildren(...wanted.map(([key]) => this.cards.get(key)!.card));
+    this.empty.hidden = wanted.length > 0;
+    this.empty.textContent = this.options.emptyText;
+  }
+}
+
+/** A step slider with its label ("step 1,200 (3 of 40)"), for cards that show one step at a time. */
+export class StepSlider {
+  readonly root: HTMLElement;
+  readonly input: HTMLInputElement;
+  private label: HTMLElement;
+  private steps: number[] = [];
+
+  constructor(what: string, onChange: (step: number | undefined) => void) {
+    this.root = el("div", "step-control");
+    this.input = document.createElement("input");
+    this.input.type = "range";
+    this.input.min = "0";
+    this.input.className = "step-slider";
+    this.input.setAttribute("aria-label", `Step of ${what}`);
+    this.input.addEventListener("input", () => onChange(this.step));
+    this.label = el("div", "step-label");
+    this.root.append(this.input, this.label);
+  }
+
+  /** New steps (sorted, distinct); stays at the last step if it was there. */
+  setSteps(steps: number[]): void {
+    const atEnd = this.steps.length === 0 || Number(this.input.value) === this.steps.length - 1;
+    this.steps = steps;
+    this.input.max = String(Math.max(0, steps.length - 1));
+    this.input.disabled = steps.length < 2;
+    if (atEnd) this.input.value = this.input.max;
+    this.describe("");
+  }
+
+  get position(): number {
+    return Number(this.input.value);
+  }
+
+  get step(): number | undefined {
+    return this.steps[this.position];
+  }
+
+  /** The label: the step, its place among all, and an optional detail after it. */
+  describe(detail: string): void {
+    const step = this.step;
+    this.label.textContent =
+      step === undefined
+        ? ""
+        : `step ${step.toLocaleString("en-US")} (${this.position + 1} of ${this.steps.length})` +
+          (detail ? ` · ${detail}` : "");
+  }
+}
+
+/** A card's message line (errors, "no data yet"); hidden when empty. */
+export function messageLine(): { root: HTMLElement; show: (text: string, error?: boolean) => void } {
+  const root = el("div", "card-message");
+  root.hidden = true;
+  return {
+    root,
+    show(text: string, error = false): void {
+      root.textContent = text; // text, never HTML
+      root.hidden = text === "";
+      root.classList.toggle("error", error);
+    },
+  };
+}
+
+/** The view of a tab still to be built: the tags it will show, so nothing in the logdir is hidden. */
+export class TagTableView implements View {
+  readonly root: HTMLElement;
+  private table: HTMLTableElement;
+
+  constructor(private plugin: string) {
+    this.root = el("div", "plain-view");
+    const note = el("p", "note");
+    note.textContent =
+      `These are the ${plugin} tags this logdir holds, ` +
+      "readable with stepscope.open(logdir) in Python.";
+    this.table = document.createElement("table");
+    this.table.className = "tag-table";
+    this.root.append(note, this.table);
+  }
+
+  setTags(tags: TagsByRun): void {
+    const head = document.createElement("thead");
+    const row = head.insertRow();
+    for (const label of ["Tag", "Runs"]) {
+      const th = document.createElement("th");
+      th.textContent = label;
+      row.append(th);
+    }
+    const runsOf = new Map<string, string[]>();
+    for (const [run, byTag] of Object.entries(tags)) {
+      for (const [tag, meta] of Object.entries(byTag)) {
+        if (meta.plugin !== this.plugin) continue;
+        runsOf.set(tag, [...(runsOf.get(tag) ?? []), run]);
+      }
+    }
+    const body = document.createElement("tbody");
+    for (const [tag, runs] of [...runsOf].sort()) {
+      const line = body.insertRow();
+      line.insertCell().textContent = tag;
+      line.insertCell().textContent = runs.join(", ");
+    }
+    this.table.replaceChildren(head, body);
+  }
+
+  updateRuns(): void {}
+
+  invalidate(): void {}
+}

@@ -1,0 +1,8 @@
+// PLACEHOLDER (being built for issue 5): the hparams view; until then the tags it will show.
+
+import { TagTableView, type View } from "./cards";
+import type { Store } from "./state";
+
+export function hparamsView(_store: Store, _shownRuns: () => Set<string>, plugin: string): View {
+  return new TagTableView(plugin);
+}
