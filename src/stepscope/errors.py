@@ -26,6 +26,12 @@ class NotFoundError(StepscopeError, LookupError):
     http_status = 404
 
 
+class UnprocessableError(StepscopeError, ValueError):
+    """Data in the logdir that stepscope cannot turn into what was asked (an undecodable image)."""
+
+    http_status = 422
+
+
 class EventWriteError(StepscopeError, OSError):
     """Events could not be written to disk; they are kept for the next attempt."""
 

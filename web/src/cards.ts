@@ -35,7 +35,7 @@ export function tagFilterInput(store: Store): HTMLElement {
   const show = (): void => {
     if (input.value !== store.state.tagFilter) input.value = store.state.tagFilter;
     const { error: message } = compileFilter(store.state.tagFilter);
-    error.textContent = message ?? "";
+    error.textContent = message ? `Not a valid regex: ${message}` : "";
     input.classList.toggle("invalid", message !== null);
   };
   store.subscribe((changed) => {

@@ -14,8 +14,32 @@ import { button, cardHead, el } from "./runs";
 import { smooth } from "./smooth";
 import type { ViewState } from "./state";
 
+/** What a chart draws: one tag for some runs. A chart of several (custom scalars) labels its lines "run: tag". */
+export interface ChartQuery {
+  tag: string;
+  runs: string[];
+  /** A margin chart's bounds: drawn thin, with the band between a run's lower and upper filled. */
+  role?: "lower" | "upper";
+  /** In a margin chart: the value tag a line belongs to (a band pairs the lower and upper of one value). */
+  of?: string;
+}
+
+/** A fetched series with what it is a line of. */
+interface Line extends Series {
+  tag: string;
+  label: string;
+  /** What picks the line's colour: its run, unless the chart has several tags of one run apart. */
+  colorKey: string;
+  role?: "lower" | "upper";
+  of?: string;
+}
+
 interface Plotted {
   run: string;
+  tag: string;
+  label: string;
+  role?: "lower" | "upper";
+  of?: string;
   color: string;
   step: Float64Array;
   wall: Float64Array;
@@ -35,8 +59,9 @@ export class ScalarChart {
   private message: HTMLElement;
   private u: uPlot | null = null;
   private runs: string[] = [];
-  private overview: Series[] = [];
-  private detail: Series[] | null = null;
+  private queries: ChartQuery[] = [];
+  private overview: Line[] = [];
+  private detail: Line[] | null = null;
   /** The zoomed x range (in the current axis's units), or null for the whole series. */
   private zoom: { min: number; max: number } | null = null;
   private plotted: Plotted[] = [];
@@ -80,10 +105,40 @@ export class ScalarChart {
 
   /** The runs to draw (shown and having this tag); fetches if they changed. */
   setRuns(runs: string[]): void {
-    const same = runs.length === this.runs.length && runs.every((r, i) => r === this.runs[i]);
-    this.runs = runs;
+    this.setQueries([{ tag: this.tag, runs }]);
+  }
+
+  /** What to draw when it is more than one tag (custom scalars); fetches if it changed. */
+  setQueries(queries: ChartQuery[]): void {
+    const same = JSON.stringify(queries) === JSON.stringify(this.queries);
+    this.queries = queries;
+    this.runs = [...new Set(queries.flatMap((q) => q.runs))];
     if (!same) this.stale = true;
     if (this.visible && this.stale) void this.load();
+  }
+
+  /** Each query's series, labelled (by run alone when the chart is of one tag). */
+  private async fetchLines(
+    extra: { max_points: number; min_step?: number; max_step?: number },
+    signal: AbortSignal,
+  ): Promise<Line[]> {
+    const single = this.queries.length === 1 && this.queries[0].tag === this.tag;
+    // Lines of one run differ in colour only where a run has several of them that are not a margin's.
+    const byRun = this.queries.length <= 1 || this.queries.some((q) => q.of !== undefined);
+    const parts = await Promise.all(
+      this.queries
+        .filter((q) => q.runs.length > 0)
+        .map(async (q) => {
+          const found = await scalars({ tag: q.tag, runs: q.runs, ...extra }, signal);
+          return found.map(
+            (s): Line => {
+              const label = single ? s.run : `${s.run}: ${q.tag}`;
+              return { ...s, tag: q.tag, label, colorKey: byRun ? s.run : label, role: q.role, of: q.of };
+            },
+          );
+        }),
+    );
+    return parts.flat();
   }
 
   setVisible(visible: boolean): void {
@@ -125,10 +180,7 @@ export class ScalarChart {
     }
     if (this.card.dataset.state === "waiting") this.card.dataset.state = "loading";
     try {
-      const overview = await scalars(
-        { tag: this.tag, runs: this.runs, max_points: this.pointsWanted() },
-        controller.signal,
-      );
+      const overview = await this.fetchLines({ max_points: this.pointsWanted() }, controller.signal);
       const detail = this.zoom ? await this.fetchDetail(overview, controller.signal) : null;
       if (controller.signal.aborted) return;
       this.overview = overview;
@@ -142,14 +194,11 @@ export class ScalarChart {
   }
 
   /** The zoomed range at full density, or null if the overview already holds every point. */
-  private async fetchDetail(overview: Series[], signal: AbortSignal): Promise<Series[] | null> {
+  private async fetchDetail(overview: Line[], signal: AbortSignal): Promise<Line[] | null> {
     if (!this.zoom || overview.every((s) => s.total === s.step.length)) return null;
     const range = this.stepRange(overview, this.zoom);
     if (!range) return null;
-    return scalars(
-      { tag: this.tag, runs: this.runs, max_points: this.pointsWanted(), min_step: range[0], max_step: range[1] },
-      signal,
-    );
+    return this.fetchLines({ max_points: this.pointsWanted(), min_step: range[0], max_step: range[1] }, signal);
   }
 
   /** The steps covering an x range of the current axis, one point beyond each end. */
@@ -181,11 +230,11 @@ export class ScalarChart {
   }
 
   /** The overview with the zoomed detail spliced in, per run. */
-  private merged(): Series[] {
+  private merged(): Line[] {
     if (!this.detail) return this.overview;
-    const byRun = new Map(this.detail.map((d) => [d.run, d]));
+    const byLabel = new Map(this.detail.map((d) => [d.label, d]));
     return this.overview.map((o) => {
-      const d = byRun.get(o.run);
+      const d = byLabel.get(o.label);
       if (!d || d.step.length === 0) return o;
       const low = d.step[0];
       const high = d.step[d.step.length - 1];
@@ -199,7 +248,7 @@ export class ScalarChart {
         return out;
       };
       return {
-        run: o.run,
+        ...o,
         total: o.total,
         step: join(o.step, d.step),
         wall: join(o.wall, d.wall),
@@ -216,12 +265,16 @@ export class ScalarChart {
       .filter((s) => s.step.length > 0)
       .map((s) => ({
         run: s.run,
-        color: runColor(s.run),
+        tag: s.tag,
+        label: s.label,
+        role: s.role,
+        of: s.of,
+        color: runColor(s.colorKey),
         step: s.step,
         wall: s.wall,
         x: this.xOf(s),
         raw: s.value,
-        smoothed: smooth(s.value, weight),
+        smoothed: s.role ? s.value : smooth(s.value, weight),
       }));
     if (this.runs.length === 0) {
       this.destroyPlot();
@@ -280,9 +333,10 @@ export class ScalarChart {
     ];
     for (const p of this.plotted) {
       if (smoothing) {
-        series.push({ label: p.run, stroke: faint(p.color, 0.25), width: 1, facets, points: { show: false } } as uPlot.Series);
+        series.push({ label: p.label, stroke: faint(p.color, 0.25), width: 1, facets, points: { show: false } } as uPlot.Series);
       }
-      series.push({ label: p.run, stroke: p.color, width: 1.5, facets, points: { show: false } } as uPlot.Series);
+      const stroke = p.role ? faint(p.color, 0.6) : p.color;
+      series.push({ label: p.label, stroke, width: p.role ? 1 : 1.5, facets, points: { show: false } } as uPlot.Series);
     }
     const axis = state.xAxis;
     return {
@@ -447,11 +501,46 @@ export class ScalarChart {
       ctx.fill();
     }
     ctx.restore();
+    this.fillBands(u);
     const points = this.plotted.reduce((n, p) => n + p.x.length, 0);
     this.card.dataset.state = "drawn";
     this.card.dataset.points = String(points);
     this.card.dataset.runs = String(this.plotted.length);
     this.card.dataset.zoomed = this.zoom ? "1" : "0";
+  }
+
+  /** A margin chart's bands: between each run's lower and upper bound, under what is drawn. */
+  private fillBands(u: uPlot): void {
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.globalCompositeOperation = "destination-over";
+    const { left, top, width, height } = u.bbox;
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    for (const lower of this.plotted) {
+      if (lower.role !== "lower") continue;
+      const upper = this.plotted.find((p) => p.role === "upper" && p.run === lower.run && p.of === lower.of);
+      if (!upper) continue;
+      const outline: [number, number][] = [];
+      const trace = (p: Plotted, backwards: boolean) => {
+        for (let k = 0; k < p.x.length; k++) {
+          const i = backwards ? p.x.length - 1 - k : k;
+          if (!Number.isFinite(p.raw[i])) continue;
+          outline.push([u.valToPos(p.x[i], "x", true), u.valToPos(p.raw[i], "y", true)]);
+        }
+      };
+      trace(lower, false);
+      trace(upper, true);
+      if (outline.length < 3) continue;
+      ctx.fillStyle = faint(lower.color, 0.2);
+      ctx.beginPath();
+      ctx.moveTo(outline[0][0], outline[0][1]);
+      for (const [x, y] of outline.slice(1)) ctx.lineTo(x, y);
+      ctx.closePath();
+      ctx.fill();
+    }
+    ctx.restore();
   }
 
   private showTooltip(u: uPlot): void {
@@ -472,7 +561,7 @@ export class ScalarChart {
     if (state.tooltipSort === "value") {
       rows.sort((a, b) => order(b.p.smoothed[b.i]) - order(a.p.smoothed[a.i]));
     } else {
-      rows.sort((a, b) => (a.p.run < b.p.run ? -1 : a.p.run > b.p.run ? 1 : 0));
+      rows.sort((a, b) => (a.p.label < b.p.label ? -1 : a.p.label > b.p.label ? 1 : 0));
     }
     const table = document.createElement("table");
     const head = table.createTHead().insertRow();
@@ -489,7 +578,7 @@ export class ScalarChart {
       swatch.style.background = p.color;
       tr.insertCell().append(swatch);
       const cells = [
-        p.run,
+        p.role ? `${p.label} (${p.role})` : p.label,
         formatValue(p.smoothed[i]),
         formatValue(p.raw[i]),
         formatStep(p.step[i]),
@@ -553,16 +642,17 @@ export class ScalarChart {
 
   private async download(format: "csv" | "json"): Promise<void> {
     try {
-      const body = (await scalarsJson(this.tag, this.runs)) as {
-        series: { run: string; step: number[]; wall_time: number[]; value: (number | string)[] }[];
-      };
+      type Body = { series: { run: string; step: number[]; wall_time: number[]; value: (number | string)[] }[] };
+      const bodies = await Promise.all(
+        this.queries.filter((q) => q.runs.length > 0).map(async (q) => ({ tag: q.tag, ...((await scalarsJson(q.tag, q.runs)) as Body) })),
+      );
       let text: string;
       if (format === "json") {
-        text = JSON.stringify(body, null, 1);
+        text = JSON.stringify(bodies.length === 1 ? bodies[0] : { charts: bodies }, null, 1);
       } else {
         const lines = ["run,tag,step,wall_time,value"];
-        for (const s of body.series) {
-          const prefix = `${csvField(s.run)},${csvField(this.tag)},`;
+        for (const body of bodies) for (const s of body.series) {
+          const prefix = `${csvField(s.run)},${csvField(body.tag)},`;
           for (let i = 0; i < s.step.length; i++) {
             lines.push(`${prefix}${s.step[i]},${s.wall_time[i]},${s.value[i]}`);
           }
@@ -599,7 +689,7 @@ export class ScalarChart {
       ctx.fillStyle = p.color;
       ctx.fillRect(Math.round(8 * ratio), y - Math.round(9 * ratio), Math.round(14 * ratio), Math.round(4 * ratio));
       ctx.fillStyle = "#222";
-      ctx.fillText(p.run, Math.round(28 * ratio), y);
+      ctx.fillText(p.label, Math.round(28 * ratio), y);
     });
     canvas.toBlob((blob) => {
       if (blob) save(blob, `${fileName(this.tag)}.png`);

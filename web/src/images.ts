@@ -15,6 +15,8 @@ interface BlobInfo {
   height: number;
   content_type: string;
   url: string;
+  /** For an image too large to decode in the page at once: a scaled copy. */
+  preview_url: string | null;
 }
 
 class ImageCard implements TagCard {
@@ -22,6 +24,7 @@ class ImageCard implements TagCard {
   private blobs: BlobInfo[] = [];
   private slider: StepSlider;
   private frame: HTMLElement;
+  private fullLinks = el("div", "image-links");
   private message = messageLine();
   private loaded = false;
   private visible = false;
@@ -40,7 +43,7 @@ class ImageCard implements TagCard {
     head.append(runLabel(run), actual);
     this.slider = new StepSlider(`${tag} in ${run}`, () => this.show());
     this.frame = el("div", "image-frame");
-    this.card.append(head, this.frame, this.message.root, this.slider.root);
+    this.card.append(head, this.frame, this.fullLinks, this.message.root, this.slider.root);
   }
 
   setVisible(visible: boolean): void {
@@ -71,6 +74,22 @@ class ImageCard implements TagCard {
     }
   }
 
+  /** An image that cannot be shown leaves a placeholder saying why; the other images stay. */
+  private async placeholder(img: HTMLImageElement, blob: BlobInfo, step: number): Promise<void> {
+    let reason = `its bytes are not a valid ${blob.content_type || "image"}`;
+    try {
+      // The server says why when it could not make a preview; the browser's decoder does not.
+      const response = await fetch(blob.preview_url ?? blob.url);
+      if (!response.ok) reason = ((await response.json()) as { error: { message: string } }).error.message;
+    } catch {
+      // keep the reason we have
+    }
+    const box = el("div", "image-placeholder");
+    box.textContent = `The image at step ${step} cannot be shown: ${reason}.`;
+    img.replaceWith(box);
+    this.card.dataset.state = "error";
+  }
+
   private show(): void {
     const step = this.slider.step;
     if (step === undefined) {
@@ -79,28 +98,34 @@ class ImageCard implements TagCard {
     }
     const last = new Map<number, BlobInfo>();
     for (const blob of this.blobs) if (blob.step === step) last.set(blob.index, blob); // the last logged wins
+    const links: HTMLElement[] = [];
     const images = [...last.values()].map((blob) => {
       const img = document.createElement("img");
       img.alt = `${this.tag} at step ${step}`;
-      img.width = blob.width || 0;
-      img.height = blob.height || 0;
+      if (blob.preview_url) {
+        // The page would stall decoding it: a scaled copy, and the whole image a click away.
+        const full = document.createElement("a");
+        full.href = blob.url;
+        full.target = "_blank";
+        full.rel = "noopener";
+        full.textContent = `Open the full ${blob.width}×${blob.height} image`;
+        links.push(full);
+        img.classList.add("preview");
+      } else {
+        img.width = blob.width || 0;
+        img.height = blob.height || 0;
+      }
       img.style.filter = this.filters();
-      img.addEventListener("error", () => {
-        this.message.show(
-          `The image at step ${step} cannot be shown: its bytes are not a valid ${blob.content_type || "image"}.`,
-          true,
-        );
-        img.remove();
-        this.card.dataset.state = "error";
-      });
+      img.addEventListener("error", () => void this.placeholder(img, blob, step));
       img.addEventListener("load", () => {
         this.card.dataset.state = "shown";
       });
-      img.src = blob.url;
+      img.src = blob.preview_url ?? blob.url;
       return img;
     });
     this.message.show("");
     this.frame.replaceChildren(...images);
+    this.fullLinks.replaceChildren(...links);
     this.card.dataset.step = String(step);
     const info = last.values().next().value as BlobInfo | undefined;
     this.slider.describe(info && info.width ? `${info.width}×${info.height}` : "");

@@ -33,7 +33,7 @@ from google.protobuf.message import DecodeError
 
 from stepscope import tensors
 from stepscope.loader import fast
-from stepscope.loader.model import BlobRef, FileState, Sink, TagInfo
+from stepscope.loader.model import BlobRef, FileState, Sink, TagInfo, sniff_content_type
 from stepscope.proto import event_pb2, summary_pb2, tensor_pb2
 from stepscope.records import HEADER_SIZE, RecordReader, masked_crc32c
 
@@ -448,7 +448,8 @@ def histogram_buckets(histo: summary_pb2.HistogramProto) -> npt.NDArray[np.float
 def _blob(path: str, offset: int, payload: bytes, data: bytes, content_type: str) -> BlobRef:
     """Where ``data`` (a field of the record at ``offset``) lies in the file."""
     start = payload.find(data) if data else 0
-    return BlobRef(path, offset + max(start, 0), len(data), content_type=content_type)
+    kind = content_type or (sniff_content_type(data[:8]) if data else "")
+    return BlobRef(path, offset + max(start, 0), len(data), content_type=kind)
 
 
 def _sized(ref: BlobRef, width: int, height: int) -> BlobRef:

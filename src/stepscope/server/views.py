@@ -8,21 +8,35 @@ same shapes (one error shape, non-finite floats as strings in JSON).
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import math
+import warnings
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import numpy as np
 from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, Response
+from google.protobuf.message import DecodeError
 
-from stepscope.errors import NotFoundError
+from stepscope.errors import NotFoundError, UnprocessableError
 from stepscope.loader.model import sniff_content_type
+from stepscope.plugins.custom_scalars.summary import CONFIG_TAG
+from stepscope.proto import plugin_custom_scalars_pb2 as custom_scalars_pb2
 from stepscope.store.provider import DataProvider
 
 #: A tensor with more elements than this comes as a preview of its first ``PREVIEW`` values.
 MAX_ELEMENTS = 100_000
 PREVIEW = 1_000
+
+#: An image of more pixels than this is listed with a scaled preview (the page would
+#: stall decoding it), at most ``PREVIEW_SIDE`` pixels on its longer side.
+PREVIEW_PIXELS = 4_000_000
+PREVIEW_SIDE = 2048
+#: Pillow refuses images beyond this (a decompression bomb guard); stepscope allows
+#: what a writer can reasonably log and says so beyond it.
+MAX_DECODED_PIXELS = 300_000_000
 
 _RunParam = Annotated[str, Query(min_length=1, max_length=1000)]
 _TagParam = Annotated[str, Query(min_length=1, max_length=1000)]
@@ -65,28 +79,31 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
         The URL carries a version of where the bytes lie, so the browser may
         keep what it fetched for good.
         """
-        found = [
-            {
+        found = []
+        for point in data.blobs(run, tag):
+            query = {
+                "run": run,
+                "tag": tag,
                 "step": point.step,
-                "wall_time": point.wall_time,
                 "index": point.index,
-                "width": point.ref.width,
-                "height": point.ref.height,
-                "content_type": point.ref.content_type,
-                "length": point.ref.length,
-                "url": "api/blob?"
-                + urlencode(
-                    {
-                        "run": run,
-                        "tag": tag,
-                        "step": point.step,
-                        "index": point.index,
-                        "v": _version(point.ref.path, point.ref.offset, point.ref.length),
-                    }
-                ),
+                "v": _version(point.ref.path, point.ref.offset, point.ref.length),
             }
-            for point in data.blobs(run, tag)
-        ]
+            huge = point.ref.width * point.ref.height > PREVIEW_PIXELS
+            found.append(
+                {
+                    "step": point.step,
+                    "wall_time": point.wall_time,
+                    "index": point.index,
+                    "width": point.ref.width,
+                    "height": point.ref.height,
+                    "content_type": point.ref.content_type,
+                    "length": point.ref.length,
+                    "url": "api/blob?" + urlencode(query),
+                    "preview_url": "api/blob?" + urlencode({**query, "preview": 1})
+                    if huge
+                    else None,
+                }
+            )
         return JSONResponse(
             {"run": run, "tag": tag, "blobs": found}, headers={"Cache-Control": "no-cache"}
         )
@@ -98,20 +115,25 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
         step: int,
         index: Annotated[int, Query(ge=0)] = 0,
         v: Annotated[str | None, Query(max_length=64)] = None,
+        preview: bool = False,
     ) -> Response:
         """The bytes of one image or audio clip (the last logged at that step and index).
 
         With the ``v`` that ``/api/blobs`` gives, the answer is cacheable for
         good; if the bytes have moved since (the run was re-read), ``v`` no
-        longer matches and the answer is not cached.
+        longer matches and the answer is not cached. ``preview=true`` gives an
+        image scaled to at most 2048 pixels on its longer side, as PNG.
         """
         ref = data.blob_point(run, tag, step, index).ref
         content = data.read_blob(run, tag, step, ref)
         current = _version(ref.path, ref.offset, ref.length)
         cache = "private, max-age=31536000, immutable" if v == current else "no-cache"
+        media_type = ref.content_type or sniff_content_type(content)
+        if preview:
+            content, media_type = _scaled(content, tag, step)
         return Response(
             content,
-            media_type=ref.content_type or sniff_content_type(content),
+            media_type=media_type,
             headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
         )
 
@@ -137,6 +159,92 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
             for run, values in found
         ]
         return JSONResponse({"sessions": sessions}, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/custom_scalars")
+    def custom_scalars() -> JSONResponse:
+        """The layout written by ``add_custom_scalars``, merged over runs.
+
+        ``{categories: [{title, closed, charts: [{title, multiline: [tag regex]}
+        | {title, margin: [{value, lower, upper}]}]}], problems: [line]}``.
+        Each run's last layout counts; categories of one title are merged and
+        a chart that two runs both define is listed once.
+        """
+        categories: dict[str, dict[str, Any]] = {}
+        seen: set[str] = set()
+        problems = []
+        for found in data.tags("custom_scalars", count_points=False):
+            if found.tag != CONFIG_TAG:
+                continue
+            points = data.tensors(found.run, found.tag)
+            if not points:
+                continue
+            try:
+                layout = custom_scalars_pb2.Layout.FromString(_layout_bytes(points[-1].value))
+            except (DecodeError, ValueError) as error:
+                problems.append(
+                    f"run {found.run!r}: its custom scalars layout is unreadable ({error})"
+                )
+                continue
+            for category in layout.category:
+                merged = categories.setdefault(
+                    category.title,
+                    {"title": category.title, "closed": category.closed, "charts": []},
+                )
+                for chart in category.chart:
+                    entry = _chart(chart)
+                    key = json.dumps([category.title, entry], sort_keys=True)
+                    if entry is not None and key not in seen:
+                        seen.add(key)
+                        merged["charts"].append(entry)
+        return JSONResponse(
+            {"categories": list(categories.values()), "problems": problems},
+            headers={"Cache-Control": "no-cache"},
+        )
+
+
+def _scaled(content: bytes, tag: str, step: int) -> tuple[bytes, str]:
+    """An image scaled down to ``PREVIEW_SIDE`` pixels on its longer side, as PNG."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                width, height = image.size
+                if width * height > MAX_DECODED_PIXELS:
+                    raise UnprocessableError(
+                        f"the image {tag!r} at step {step} is {width}x{height}: too large to "
+                        "scale; download it with stepscope.open(logdir).images()"
+                    )
+                image.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))  # JPEG decodes scaled down
+                image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+                out = io.BytesIO()
+                image.save(out, format="PNG")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise UnprocessableError(
+            f"the image {tag!r} at step {step} cannot be decoded: {error}"
+        ) from error
+    return out.getvalue(), "image/png"
+
+
+def _layout_bytes(value: np.ndarray) -> bytes:
+    """The serialized Layout a custom scalars tensor holds (a rank-0 string; rank 1 from some writers)."""
+    item = value.reshape(-1)[0] if value.size else b""
+    if not isinstance(item, bytes):
+        raise ValueError(f"a tensor of {value.dtype} where a serialized layout was expected")
+    return item
+
+
+def _chart(chart: custom_scalars_pb2.Chart) -> dict[str, Any] | None:
+    kind = chart.WhichOneof("content")
+    if kind == "multiline":
+        return {"title": chart.title, "multiline": list(chart.multiline.tag)}
+    if kind == "margin":
+        series = [
+            {"value": s.value, "lower": s.lower, "upper": s.upper} for s in chart.margin.series
+        ]
+        return {"title": chart.title, "margin": series}
+    return None
 
 
 def _plugin(data: DataProvider, run: str, tag: str) -> str:
