@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from stepscope import __version__
 from stepscope.errors import NotFoundError, StepscopeError, UsageError
 from stepscope.server.views import add_view_routes, json_number
+from stepscope.server.views_mesh import BINARY_MESH, add_mesh_routes
 from stepscope.store.provider import DataProvider, ScalarSeries
 
 #: The most points one series may be asked for at once.
@@ -119,7 +120,12 @@ def create_app(
         GZipMiddleware,
         minimum_size=1024,
         compresslevel=5,
-        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, BINARY_COLUMNS, BINARY_FRAMES),
+        exclude_content_types=(
+            *DEFAULT_EXCLUDED_CONTENT_TYPES,
+            BINARY_COLUMNS,
+            BINARY_FRAMES,
+            BINARY_MESH,  # float32 coordinates barely compress
+        ),
     )
     if token is not None:
         app.add_middleware(TokenMiddleware, token=token)
@@ -277,6 +283,7 @@ def create_app(
         )
 
     add_view_routes(app, data)
+    add_mesh_routes(app, data)
 
     if web is not None:
         _add_web(app, web, window_title)

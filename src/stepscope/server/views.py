@@ -255,17 +255,35 @@ def _plugin(data: DataProvider, run: str, tag: str) -> str:
 
 
 def _values(value: np.ndarray) -> dict[str, Any]:
-    if value.size > MAX_ELEMENTS:
-        return {"values": _plain(value.reshape(-1)[:PREVIEW].tolist()), "truncated": True}
-    return {"values": _plain(value.tolist()), "truncated": False}
+    truncated = value.size > MAX_ELEMENTS
+    if truncated:
+        value = value.reshape(-1)[:PREVIEW]
+    return {"values": _json_values(value), "truncated": truncated}
+
+
+def _json_values(value: np.ndarray) -> Any:
+    """Nested lists for JSON; numbers that JSON holds as they are skip the walk of :func:`_plain`."""
+    kind = value.dtype.kind
+    if kind == "f" and bool(np.isfinite(value).all()):
+        return value.tolist()
+    if kind in "iu" and (value.size == 0 or int(np.abs(value.astype(np.float64)).max()) <= 2**53):
+        return value.tolist()
+    if kind == "b":
+        return value.tolist()
+    return _plain(value.tolist())
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe: bytes as text, non-finite floats as strings, containers walked."""
+    """JSON-safe: bytes as text, non-finite floats and integers beyond 2**53 as strings,
+    complex numbers as ``[re, im]``, containers walked."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, float):
         return json_number(value)
+    if isinstance(value, complex):
+        return [json_number(value.real), json_number(value.imag)]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)  # beyond what a JavaScript number holds exactly
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
