@@ -140,3 +140,27 @@ def test_huge_tensors_come_as_a_preview_and_non_finite_values_as_strings() -> No
     assert odd == {"values": ["NaN", "Infinity", "-Infinity", 1.5], "truncated": False}
     text = _values(np.array([b"caf\xc3\xa9", b"\xff"], dtype=object))
     assert text["values"] == ["café", "\ufffd"]
+
+
+def test_complex_values_and_integers_beyond_two_to_the_53_survive_json(tmp_path) -> None:
+    from stepscope.proto import summary_pb2
+    from stepscope.tensors import to_tensor_proto
+
+    with SummaryWriter(str(tmp_path / "run")) as writer:
+        for tag, array in {
+            "odd/complex": np.array([1 + 2j, complex(float("nan"), -1)], dtype=np.complex64),
+            "odd/int64": np.array([2**62 + 1, -5], dtype=np.int64),
+        }.items():
+            metadata = summary_pb2.SummaryMetadata()
+            metadata.plugin_data.plugin_name = "my_plugin"
+            value = summary_pb2.Summary.Value(
+                tag=tag, metadata=metadata, tensor=to_tensor_proto(array)
+            )
+            writer._get_file_writer().add_summary(summary_pb2.Summary(value=[value]), 0)
+    data = DataProvider(Index.open(parse_logdir_spec(str(tmp_path)), ":memory:"))
+    data.update()
+    with TestClient(create_app(data)) as client:
+        found = client.get("/api/tensors", params={"run": "run", "tag": "odd/complex"}).json()
+        assert found["points"][0]["values"] == [[1.0, 2.0], ["NaN", -1.0]]
+        found = client.get("/api/tensors", params={"run": "run", "tag": "odd/int64"}).json()
+        assert found["points"][0]["values"] == [str(2**62 + 1), -5]
