@@ -85,12 +85,17 @@ def test_the_layout_of_torch_and_our_writers_is_drawn(start_server, open_page, t
     assert [c["title"] for c in layout["categories"]] == ["Losses", "Rates"]
     assert layout["categories"][0]["charts"] == [
         {"title": "both losses", "multiline": ["loss/(train|val)$"]},
-        {"title": "accuracy band", "margin": [{"value": "acc/mean", "lower": "acc/low", "upper": "acc/high"}]},
+        {
+            "title": "accuracy band",
+            "margin": [{"value": "acc/mean", "lower": "acc/low", "upper": "acc/high"}],
+        },
     ]
     tab = open_page(server.url + "#tab=custom_scalars")
     page = tab.page
     expect(page.locator(".tab[data-plugin=custom_scalars]")).to_have_text("Custom scalars")
-    expect(page.locator(".custom-scalars .group summary .group-name")).to_have_text(["Losses", "Rates"])
+    expect(page.locator(".custom-scalars .group summary .group-name")).to_have_text(
+        ["Losses", "Rates"]
+    )
     expect(page.locator(".custom-scalars .card")).to_have_count(3)
 
     losses = _chart(page, "both losses")
@@ -109,7 +114,9 @@ def test_the_layout_of_torch_and_our_writers_is_drawn(start_server, open_page, t
     band = _chart(page, "accuracy band")
     assert band.get_attribute("data-kind") == "margin"
     assert band.get_attribute("data-runs") == "6"  # value, lower and upper of two runs
-    colour = page.locator(f"{_run_swatch('torch')}").evaluate("e => getComputedStyle(e).backgroundColor")
+    colour = page.locator(f"{_run_swatch('torch')}").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
     rgb = tuple(int(v) for v in colour[4:-1].split(","))
     png = band.locator(".uplot canvas").screenshot()
     with Image.open(io.BytesIO(png)) as image:

@@ -23,7 +23,9 @@ def _image_card(page, run: str, tag: str):
     return page.locator(f'.image-card[data-run="{run}"][data-tag="{tag}"]')
 
 
-def _raw_image(writer: SummaryWriter, tag: str, encoded: bytes, size: tuple[int, int], step: int) -> None:
+def _raw_image(
+    writer: SummaryWriter, tag: str, encoded: bytes, size: tuple[int, int], step: int
+) -> None:
     """An image summary holding exactly these bytes (a writer would not write broken ones)."""
     width, height = size
     image = summary_pb2.Summary.Image(
@@ -126,7 +128,9 @@ def test_torch_grids_boxes_figures_and_our_videos(start_server, open_page, tmp_p
     boxes = _image_card(page, "torch", "boxes")
     expect(boxes).to_have_attribute("data-state", "shown", timeout=10_000)
     boxes.locator("button", has_text="1:1").click()
-    shot = np.asarray(Image.open(io.BytesIO(boxes.locator("img").screenshot())).convert("RGB")).astype(int)
+    shot = np.asarray(
+        Image.open(io.BytesIO(boxes.locator("img").screenshot())).convert("RGB")
+    ).astype(int)
     red = (shot[:, :, 0] > 180) & (shot[:, :, 1] < 80) & (shot[:, :, 2] < 80)
     assert red.sum() > 50, "the box outline is not in the image"
 
