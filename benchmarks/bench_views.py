@@ -136,8 +136,8 @@ TB_IMAGES = (
 OURS_HISTOGRAMS = "document.querySelectorAll('.card[data-state=drawn]').length >= 1"
 TB_HISTOGRAMS = (
     "window.__deepAll('vz-histogram-timeseries').some(v => v.shadowRoot && "
-    # the drawn steps are a few long paths (not one per step)
-    "[...v.shadowRoot.querySelectorAll('path')].some(p => (p.getAttribute('d') || '').length > 2000))"
+    # a drawn step is a path of one point per bucket (axes are short paths)
+    "[...v.shadowRoot.querySelectorAll('path')].some(p => (p.getAttribute('d') || '').length > 500))"
 )
 OURS_HPARAMS = f"document.querySelector('[data-state=ready][data-rows=\"{SESSIONS}\"]') !== null"
 # TensorBoard's hparams table: the rows of its session groups (a row per session).
