@@ -6,6 +6,8 @@ are in ``conftest.py``. Screenshots go to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
+import io
+import re
 import signal
 import socket
 import subprocess
@@ -14,7 +16,9 @@ import threading
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from playwright.sync_api import Dialog, Locator, Page, Request
+import numpy as np
+from PIL import Image
+from playwright.sync_api import Dialog, Locator, Page, Request, expect
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -156,3 +160,41 @@ def wait_for_hash(page: Page, predicate: str) -> None:
 
 
 # -- the tests -----------------------------------------------------------------
+
+
+def rgb_of(colour: str) -> tuple[int, int, int]:
+    """A computed CSS colour (``rgb(r, g, b)``) as a tuple."""
+    match = re.fullmatch(r"rgb\((\d+), (\d+), (\d+)\)", colour)
+    assert match, colour
+    r, g, b = (int(v) for v in match.groups())
+    return r, g, b
+
+
+def card_run_rgb(found: Locator) -> tuple[int, int, int]:
+    """The colour of a card's run, from the swatch in the card's head."""
+    return rgb_of(
+        found.locator(".card-run .swatch").evaluate("e => getComputedStyle(e).backgroundColor")
+    )
+
+
+def drawn_card(found: Locator, timeout: float = 15_000) -> Locator:
+    """A card, scrolled into view and drawn."""
+    found.scroll_into_view_if_needed(timeout=timeout)
+    expect(found).to_have_attribute("data-state", "drawn", timeout=timeout)
+    return found
+
+
+def pixels_of(png: bytes, rgb: tuple[int, int, int], tolerance: int = 24) -> int:
+    """How many pixels of the image are (nearly) of this colour."""
+    with Image.open(io.BytesIO(png)) as image:
+        array = np.asarray(image.convert("RGB")).astype(int)
+    return int((np.abs(array - np.array(rgb)).max(axis=2) <= tolerance).sum())
+
+
+def share_differing(a: bytes, b: bytes) -> float:
+    """The share of pixels that differ between two screenshots of the same size."""
+    with Image.open(io.BytesIO(a)) as first, Image.open(io.BytesIO(b)) as second:
+        x = np.asarray(first.convert("RGB")).astype(int)
+        y = np.asarray(second.convert("RGB")).astype(int)
+    assert x.shape == y.shape
+    return float((np.abs(x - y).max(axis=2) > 0).mean())

@@ -14,7 +14,6 @@ its own. A full-page screenshot of every test goes to
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -37,11 +36,13 @@ from browser_support import (
     card,
     css_string,
     fragment,
+    pixels_of,
+    rgb_of,
     run_row,
+    share_differing,
     snapshot,
     wait_for_hash,
 )
-from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from stepscope import SummaryWriter
@@ -175,29 +176,9 @@ def canvas_png(found: Locator) -> bytes:
 
 
 def swatch_rgb(page: Page, run: str) -> tuple[int, int, int]:
-    colour = (
+    return rgb_of(
         run_row(page, run).locator(".swatch").evaluate("e => getComputedStyle(e).backgroundColor")
     )
-    match = re.fullmatch(r"rgb\((\d+), (\d+), (\d+)\)", colour)
-    assert match, colour
-    r, g, b = (int(v) for v in match.groups())
-    return r, g, b
-
-
-def pixels_of(png: bytes, rgb: tuple[int, int, int], tolerance: int = 24) -> int:
-    """How many pixels of the image are (nearly) of this colour."""
-    with Image.open(io.BytesIO(png)) as image:
-        array = np.asarray(image.convert("RGB")).astype(int)
-    return int((np.abs(array - np.array(rgb)).max(axis=2) <= tolerance).sum())
-
-
-def share_differing(a: bytes, b: bytes) -> float:
-    """The share of pixels that differ between two screenshots of the same size."""
-    with Image.open(io.BytesIO(a)) as first, Image.open(io.BytesIO(b)) as second:
-        x = np.asarray(first.convert("RGB")).astype(int)
-        y = np.asarray(second.convert("RGB")).astype(int)
-    assert x.shape == y.shape
-    return float((np.abs(x - y).max(axis=2) > 0).mean())
 
 
 def hover(found: Locator, fraction: float) -> list[dict[str, str]]:

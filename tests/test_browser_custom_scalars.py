@@ -6,16 +6,13 @@ margin chart draws the value with the band between its bounds filled.
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-from browser_support import card, css_string, snapshot
-from PIL import Image
+from browser_support import card, css_string, pixels_of, rgb_of, snapshot
 from playwright.sync_api import Locator, expect
 
 from stepscope import SummaryWriter
@@ -71,10 +68,6 @@ def _chart(page, title: str) -> Locator:
     return found
 
 
-def _rgb(color: str) -> tuple[int, int, int]:
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
-
-
 def test_the_layout_of_torch_and_our_writers_is_drawn(start_server, open_page, tmp_path) -> None:
     logdir = tmp_path / "logs"
     _write(logdir)
@@ -114,23 +107,24 @@ def test_the_layout_of_torch_and_our_writers_is_drawn(start_server, open_page, t
     band = _chart(page, "accuracy band")
     assert band.get_attribute("data-kind") == "margin"
     assert band.get_attribute("data-runs") == "6"  # value, lower and upper of two runs
-    colour = page.locator(f"{_run_swatch('torch')}").evaluate(
-        "e => getComputedStyle(e).backgroundColor"
-    )
-    rgb = tuple(int(v) for v in colour[4:-1].split(","))
+    rgb = swatch_of(page, "torch")
     png = band.locator(".uplot canvas").screenshot()
-    with Image.open(io.BytesIO(png)) as image:
-        pixels = np.asarray(image.convert("RGB")).astype(int)
     # The band is the run's colour mixed with white at 20%: many pixels of it, between the bounds.
-    fill = np.array([round(c * 0.2 + 255 * 0.8) for c in rgb])
-    assert (np.abs(pixels - fill).max(axis=2) <= 6).sum() > 2000
+    fill = (
+        round(rgb[0] * 0.2 + 255 * 0.8),
+        round(rgb[1] * 0.2 + 255 * 0.8),
+        round(rgb[2] * 0.2 + 255 * 0.8),
+    )
+    assert pixels_of(png, fill, tolerance=6) > 2000
     # The value line is drawn in the run's own colour.
-    assert (np.abs(pixels - np.array(rgb)).max(axis=2) <= 24).sum() > 100
+    assert pixels_of(png, rgb) > 100
     snapshot(page, "custom_scalars_layout")
 
     rates = _chart(page, "learning rate")
     assert rates.get_attribute("data-runs") == "1"  # only our run logged lr
 
 
-def _run_swatch(run: str) -> str:
-    return f"label.run-row:not([hidden])[data-run={css_string(run)}] .swatch"
+def swatch_of(page, run: str) -> tuple[int, int, int]:
+    """A run's colour, from its row in the run selector."""
+    row = page.locator(f"label.run-row:not([hidden])[data-run={css_string(run)}] .swatch")
+    return rgb_of(row.evaluate("e => getComputedStyle(e).backgroundColor"))

@@ -7,15 +7,19 @@ computed in Python from the same labels and predictions.
 
 from __future__ import annotations
 
-import io
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from browser_support import css_string, snapshot
-from PIL import Image
+from browser_support import (
+    card_run_rgb,
+    css_string,
+    drawn_card,
+    pixels_of,
+    share_differing,
+    snapshot,
+)
 from playwright.sync_api import Locator, Page, expect
 
 from stepscope import SummaryWriter
@@ -66,37 +70,8 @@ def expected_curve(
     }
 
 
-def pixels_of(png: bytes, rgb: tuple[int, int, int], tolerance: int = 24) -> int:
-    """How many pixels of the image are (nearly) of this colour."""
-    with Image.open(io.BytesIO(png)) as image:
-        array = np.asarray(image.convert("RGB")).astype(int)
-    return int((np.abs(array - np.array(rgb)).max(axis=2) <= tolerance).sum())
-
-
-def share_differing(a: bytes, b: bytes) -> float:
-    with Image.open(io.BytesIO(a)) as first, Image.open(io.BytesIO(b)) as second:
-        x = np.asarray(first.convert("RGB")).astype(int)
-        y = np.asarray(second.convert("RGB")).astype(int)
-    assert x.shape == y.shape
-    return float((np.abs(x - y).max(axis=2) > 0).mean())
-
-
 def pr_card(page: Page, run: str, tag: str) -> Locator:
     return page.locator(f".prcurves-card[data-run={css_string(run)}][data-tag={css_string(tag)}]")
-
-
-def drawn(found: Locator) -> Locator:
-    found.scroll_into_view_if_needed()
-    expect(found).to_have_attribute("data-state", "drawn", timeout=10_000)
-    return found
-
-
-def run_rgb(found: Locator) -> tuple[int, int, int]:
-    colour = found.locator(".card-run .swatch").evaluate("e => getComputedStyle(e).backgroundColor")
-    match = re.fullmatch(r"rgb\((\d+), (\d+), (\d+)\)", colour)
-    assert match, colour
-    r, g, b = (int(v) for v in match.groups())
-    return r, g, b
 
 
 def canvas_png(found: Locator) -> bytes:
@@ -166,15 +141,15 @@ def test_pr_curves_view_draws_steps_and_hovers(start_server, open_page, pr_logdi
     expect(page.locator(".prcurves-card")).to_have_count(2 * len(TAGS))
     for run in ("torch", "ours"):
         for tag, thresholds in TAGS.items():
-            found = drawn(pr_card(page, run, tag))
+            found = drawn_card(pr_card(page, run, tag))
             expect(found).to_have_attribute("data-step", str(STEPS - 1))  # the last step first
             expect(found).to_have_attribute("data-thresholds", str(thresholds))
             expect(found.locator(".prcurves-note")).to_be_hidden()  # nothing is NaN
             expect(found.locator(".step-label")).to_contain_text(f"{STEPS} of {STEPS}")
     snapshot(page, "test_pr_curves_view_last_step")
 
-    found = drawn(pr_card(page, "torch", "pr/class1"))
-    rgb = run_rgb(found)
+    found = drawn_card(pr_card(page, "torch", "pr/class1"))
+    rgb = card_run_rgb(found)
     last = canvas_png(found)
     assert pixels_of(last, rgb) > 200, "the curve is not drawn in the run's colour"
 
@@ -226,7 +201,7 @@ def test_pr_curves_view_draws_steps_and_hovers(start_server, open_page, pr_logdi
     page.get_by_label("Previous step, faint").check()
 
     # The coarse curve of our writer: 11 thresholds, threshold 0.5 is the 6th.
-    coarse = drawn(pr_card(page, "ours", "pr/coarse"))
+    coarse = drawn_card(pr_card(page, "ours", "pr/coarse"))
     labels, scores = predictions(STEPS - 1)
     expected = expected_curve(labels == 1, scores[:, 1], 11)
     row = tooltip_row(coarse, *at_value(coarse, expected["Recall"][5], expected["Precision"][5]))
@@ -264,7 +239,7 @@ def test_pr_curves_view_survives_nan(start_server, open_page, tmp_path: Path) ->
     page = open_page(server.url + "#tab=pr_curves").page
     expect(page.locator(".prcurves-card")).to_have_count(3)
 
-    naive = drawn(pr_card(page, "torch", "pr/naive"))
+    naive = drawn_card(pr_card(page, "torch", "pr/naive"))
     missing = int((~np.isfinite(partial[4]) | ~np.isfinite(partial[5])).sum())
     assert 0 < missing < 127
     expect(naive.locator(".prcurves-note")).to_have_text(
@@ -272,7 +247,7 @@ def test_pr_curves_view_survives_nan(start_server, open_page, tmp_path: Path) ->
         " (marked at the edge where the other one is known)."
     )
     expect(naive).to_have_attribute("data-drawn", str(127 - missing))
-    rgb = run_rgb(naive)
+    rgb = card_run_rgb(naive)
     assert pixels_of(canvas_png(naive), rgb) > 200
     # A threshold of NaN precision is marked at the top edge at its recall; hovering says NaN.
     top = naive.locator(".u-over").bounding_box()
@@ -283,16 +258,16 @@ def test_pr_curves_view_survives_nan(start_server, open_page, tmp_path: Path) ->
     assert np.isnan(partial[4][round(float(row["Threshold"]) * 126)])
     snapshot(page, "test_pr_curves_view_nan_tooltip")
 
-    nothing = drawn(pr_card(page, "ours", "pr/no_positives"))
+    nothing = drawn_card(pr_card(page, "ours", "pr/no_positives"))
     expect(nothing.locator(".prcurves-note")).to_contain_text(
         "Not drawn: 127 thresholds whose precision or recall is NaN or infinite"
     )
     expect(nothing).to_have_attribute("data-drawn", "0")
     # Its precision is known (0) where something is predicted: marked at the left edge.
-    assert pixels_of(canvas_png(nothing), run_rgb(nothing)) > 10
+    assert pixels_of(canvas_png(nothing), card_run_rgb(nothing)) > 10
 
-    negative = drawn(pr_card(page, "torch", "pr/all_negative"))
+    negative = drawn_card(pr_card(page, "torch", "pr/all_negative"))
     expect(negative.locator(".prcurves-note")).to_be_hidden()
     expect(negative.locator(".step-label")).to_contain_text("above every prediction, not drawn")
-    assert pixels_of(canvas_png(negative), run_rgb(negative)) > 10
+    assert pixels_of(canvas_png(negative), card_run_rgb(negative)) > 10
     snapshot(page, "test_pr_curves_view_nan")

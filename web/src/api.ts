@@ -61,33 +61,61 @@ async function failure(response: Response): Promise<ApiError> {
   return new ApiError(response.status, message);
 }
 
-export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+/** A response that is ok, or an ApiError with the server's one-line message (or that it does not answer). */
+export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(path, { signal, headers: { Accept: "application/json" } });
-  } catch (error) {
-    if ((error as Error).name === "AbortError") throw error;
-    throw new ApiError(0, "the stepscope server does not answer: is it still running?");
-  }
-  if (!response.ok) throw await failure(response);
-  return (await response.json()) as T;
-}
-
-async function post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method: "POST",
-      signal,
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
+    response = await fetch(path, init);
   } catch (error) {
     if ((error as Error).name === "AbortError") throw error;
     throw new ApiError(0, "the stepscope server does not answer: is it still running?");
   }
   if (!response.ok) throw await failure(response);
   return response;
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const response = await request(path, { signal, headers: { Accept: "application/json" } });
+  return (await response.json()) as T;
+}
+
+function post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return request(path, {
+    method: "POST",
+    signal,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** An error for a card's message line: the server's message, or the error's text. */
+export function errorText(error: unknown): string {
+  return error instanceof ApiError ? error.message : String(error);
+}
+
+/** One step of a tag's tensors, as /api/tensors gives it. */
+export interface TensorPoint {
+  step: number;
+  wall_time: number;
+  dtype: string;
+  shape: number[];
+  /** Nested lists; strings as text; non-finite floats as "NaN", "Infinity", "-Infinity". */
+  values: unknown;
+  /** A flat preview of the first values only (the tensor is huge). */
+  truncated: boolean;
+}
+
+/** A tag's tensors in logged order (a step logged twice is there twice). */
+export async function tensorPoints(run: string, tag: string, signal?: AbortSignal): Promise<TensorPoint[]> {
+  const params = new URLSearchParams({ run, tag });
+  return (await getJson<{ points: TensorPoint[] }>(`api/tensors?${params}`, signal)).points;
+}
+
+/** A tag's tensors, one per step (the last logged at a step wins), sorted by step. */
+export async function fetchTensors(run: string, tag: string): Promise<TensorPoint[]> {
+  const byStep = new Map<number, TensorPoint>();
+  for (const point of await tensorPoints(run, tag)) byStep.set(point.step, point);
+  return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
 
 interface Pending {

@@ -8,11 +8,10 @@
 // tensors carry one) yet.
 
 import "./audio.css";
-import { getJson } from "./api";
-import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
+import { errorText, getJson, request } from "./api";
+import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { runColor } from "./colors";
 import { formatDuration } from "./format";
-import { errorText } from "./raw";
 import { cardHead, el } from "./runs";
 import type { Store } from "./state";
 
@@ -213,8 +212,7 @@ class AudioClip {
   /** Fetches and draws the clip; false if its bytes cannot be decoded. */
   async decode(): Promise<boolean> {
     try {
-      const response = await fetch(this.blob.url);
-      if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}`);
+      const response = await request(this.blob.url);
       this.decoded = await decodeAudio(await response.arrayBuffer());
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -257,16 +255,13 @@ class AudioClip {
   }
 }
 
-class AudioCard implements TagCard {
+class AudioCard extends LazyCard {
   readonly card: HTMLElement;
   private blobs: BlobInfo[] = [];
   private clips: AudioClip[] = [];
   private slider: StepSlider;
   private frame: HTMLElement;
   private message = messageLine();
-  private loaded = false;
-  private visible = false;
-  private loads = 0;
   private shows = 0;
   private shownUrls = "";
 
@@ -274,6 +269,7 @@ class AudioCard implements TagCard {
     readonly run: string,
     readonly tag: string,
   ) {
+    super();
     this.card = el("div", "card audio-card");
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
@@ -283,28 +279,16 @@ class AudioCard implements TagCard {
     this.card.append(head, this.frame, this.message.root, this.slider.root);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    this.loaded = true;
-    const generation = ++this.loads;
+  protected async load(stale: () => boolean): Promise<void> {
     try {
       const params = new URLSearchParams({ run: this.run, tag: this.tag });
       const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
-      if (generation !== this.loads) return; // a newer load is on its way
+      if (stale()) return; // a newer load is on its way
       this.blobs = body.blobs;
       this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))].sort((a, b) => a - b));
       this.show();
     } catch (error) {
-      if (generation !== this.loads) return;
+      if (stale()) return;
       this.shownUrls = ""; // the next load draws afresh
       this.message.show(errorText(error), true);
       this.card.dataset.state = "error";

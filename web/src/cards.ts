@@ -67,6 +67,36 @@ export interface TagCard {
   invalidate(): void;
 }
 
+/**
+ * A card that fetches its data the first time it comes near the viewport, and
+ * again after the data changed (at once if near, else when it next is).
+ */
+export abstract class LazyCard implements TagCard {
+  abstract readonly card: HTMLElement;
+  private near = false;
+  private fetched = false;
+  private loads = 0;
+
+  setVisible(visible: boolean): void {
+    this.near = visible;
+    if (visible && !this.fetched) this.start();
+  }
+
+  invalidate(): void {
+    this.fetched = false;
+    if (this.near) this.start();
+  }
+
+  private start(): void {
+    this.fetched = true;
+    const load = ++this.loads;
+    void this.load(() => load !== this.loads);
+  }
+
+  /** Fetches and shows the data; ``stale()`` turns true once a newer load has begun (its answer wins). */
+  protected abstract load(stale: () => boolean): Promise<void>;
+}
+
 export interface TagCardsOptions<C extends TagCard> {
   className: string;
   /** Which tags get a card. */

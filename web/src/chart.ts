@@ -7,7 +7,7 @@
 // so the detail is always at full resolution once there is room for it.
 
 import uPlot from "uplot";
-import { ApiError, scalars, scalarsJson, type Series } from "./api";
+import { errorText, scalars, scalarsJson, type Series } from "./api";
 import { faint, runColor } from "./colors";
 import { formatDuration, formatStep, formatValue, formatWall } from "./format";
 import { button, cardHead, el } from "./runs";
@@ -188,7 +188,7 @@ export class ScalarChart {
       this.draw();
     } catch (error) {
       if ((error as Error).name === "AbortError") return;
-      this.showMessage(error instanceof ApiError ? error.message : String(error), true);
+      this.showMessage(errorText(error), true);
       this.card.dataset.state = "error";
     }
   }

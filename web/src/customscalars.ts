@@ -3,7 +3,7 @@
 // its regexes for every shown run; a margin chart draws a value with the band
 // between its lower and upper bound. The charts are the scalars view's.
 
-import { ApiError, getJson, type TagsByRun } from "./api";
+import { errorText, getJson, type TagsByRun } from "./api";
 import type { View } from "./cards";
 import { type ChartQuery, ScalarChart } from "./chart";
 import { el } from "./runs";
@@ -84,7 +84,7 @@ class CustomScalarsView implements View {
     try {
       layout = await getJson<Layout>("api/custom_scalars");
     } catch (error) {
-      this.note.textContent = error instanceof ApiError ? error.message : String(error);
+      this.note.textContent = errorText(error);
       this.note.classList.add("error");
       this.note.hidden = false;
       return;

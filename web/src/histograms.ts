@@ -7,8 +7,8 @@
 // bands between percentiles of each step, drawn by uPlot.
 
 import uPlot from "uplot";
-import { ApiError, getJson } from "./api";
-import { messageLine, runLabel, TagCardsView, type TagCard, type View } from "./cards";
+import { errorText, tensorPoints } from "./api";
+import { messageLine, runLabel, LazyCard, TagCardsView, type View } from "./cards";
 import { faint, runColor } from "./colors";
 import { formatStep, formatValue } from "./format";
 import {
@@ -45,12 +45,6 @@ const MODE_KEY = "stepscope.histogramMode";
 /** The percentiles' names in the tooltip, in BASIS_POINTS' order. */
 const PERCENTILE_NAMES = ["min", "−2σ", "−1σ", "−½σ", "median", "+½σ", "+1σ", "+2σ", "max"];
 
-interface TensorPoint {
-  step: number;
-  wall_time: number;
-  values: unknown;
-  truncated: boolean;
-}
 
 interface Loaded extends ReadingFacts {
   /** performance.now() when the data had arrived and been parsed. */
@@ -58,14 +52,13 @@ interface Loaded extends ReadingFacts {
 }
 
 async function loadHistograms(run: string, tag: string, signal: AbortSignal): Promise<Loaded> {
-  const params = new URLSearchParams({ run, tag });
-  const body = await getJson<{ points: TensorPoint[] }>(`api/tensors?${params}`, signal);
+  const points = await tensorPoints(run, tag, signal);
   const arrived = performance.now();
   const problems: ReadProblems = { clampedEdges: 0, skippedBuckets: 0 };
   let tooBig = 0;
   let mended = 0;
   const histograms: Histogram[] = [];
-  for (const point of body.points) {
+  for (const point of points) {
     if (point.truncated) {
       tooBig++;
       continue;
@@ -78,14 +71,12 @@ async function loadHistograms(run: string, tag: string, signal: AbortSignal): Pr
 }
 
 /** A card that fetches a histogram tag's every step when first in view, and again when the data change. */
-abstract class HistogramTagCard implements TagCard {
+abstract class HistogramTagCard extends LazyCard {
   readonly card: HTMLElement;
   protected plot: HTMLElement;
   protected tooltip: HTMLElement;
   private note: HTMLElement;
   private message = messageLine();
-  private loaded = false;
-  private visible = false;
   private controller: AbortController | null = null;
 
   constructor(
@@ -93,6 +84,7 @@ abstract class HistogramTagCard implements TagCard {
     readonly tag: string,
     private kind: string,
   ) {
+    super();
     this.card = el("div", `card ${kind}-card`);
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
@@ -107,31 +99,20 @@ abstract class HistogramTagCard implements TagCard {
     this.card.append(head, this.plot, this.note);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    this.loaded = true;
+  protected async load(stale: () => boolean): Promise<void> {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
     try {
       const data = await loadHistograms(this.run, this.tag, controller.signal);
-      if (controller.signal.aborted) return;
+      if (stale()) return;
       this.note.textContent = readingNote(data); // text, never HTML
       this.note.hidden = this.note.textContent === "";
       this.message.show(data.histograms.length === 0 ? "No histograms yet." : "");
       this.show(data);
     } catch (error) {
-      if ((error as Error).name === "AbortError") return;
-      this.message.show(error instanceof ApiError ? error.message : String(error), true);
+      if (stale() || (error as Error).name === "AbortError") return;
+      this.message.show(errorText(error), true);
       this.card.dataset.state = "error";
     }
   }

@@ -4,7 +4,7 @@
 // the scalars tab with only its run.
 
 import "./hparams.css";
-import { ApiError, getJson, type TagsByRun } from "./api";
+import { errorText, getJson, type TagsByRun } from "./api";
 import type { View } from "./cards";
 import { runColor } from "./colors";
 import { buildModel, type Column, type Model, rampColor, scaleOf, type SessionInfo } from "./hparamsData";
@@ -142,7 +142,7 @@ class HParamsView implements View {
       }
       this.error.hidden = true;
     } catch (error) {
-      this.error.textContent = error instanceof ApiError ? error.message : String(error);
+      this.error.textContent = errorText(error);
       this.error.hidden = false;
       if (this.root.dataset.state === "loading") this.root.dataset.state = "error";
     } finally {

@@ -2,8 +2,8 @@
 // (TensorBoard keeps 10 per tag; stepscope keeps them all). The bytes are
 // fetched when a card scrolls into view, from URLs the browser may cache for good.
 
-import { ApiError, getJson } from "./api";
-import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
+import { ApiError, errorText, getJson, request } from "./api";
+import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { button, cardHead, el } from "./runs";
 import type { Store } from "./state";
 
@@ -19,21 +19,20 @@ interface BlobInfo {
   preview_url: string | null;
 }
 
-class ImageCard implements TagCard {
+class ImageCard extends LazyCard {
   readonly card: HTMLElement;
   private blobs: BlobInfo[] = [];
   private slider: StepSlider;
   private frame: HTMLElement;
   private fullLinks = el("div", "image-links");
   private message = messageLine();
-  private loaded = false;
-  private visible = false;
 
   constructor(
     readonly run: string,
     readonly tag: string,
     private filters: () => string,
   ) {
+    super();
     this.card = el("div", "card image-card");
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
@@ -46,30 +45,21 @@ class ImageCard implements TagCard {
     this.card.append(head, this.frame, this.fullLinks, this.message.root, this.slider.root);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
   applyFilters(): void {
     for (const img of this.frame.querySelectorAll("img")) (img as HTMLImageElement).style.filter = this.filters();
   }
 
-  private async load(): Promise<void> {
-    this.loaded = true;
+  protected async load(stale: () => boolean): Promise<void> {
     try {
       const params = new URLSearchParams({ run: this.run, tag: this.tag });
       const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
+      if (stale()) return;
       this.blobs = body.blobs;
       this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))]);
       this.show();
     } catch (error) {
-      this.message.show(error instanceof ApiError ? error.message : String(error), true);
+      if (stale()) return;
+      this.message.show(errorText(error), true);
       this.card.dataset.state = "error";
     }
   }
@@ -79,10 +69,9 @@ class ImageCard implements TagCard {
     let reason = `its bytes are not a valid ${blob.content_type || "image"}`;
     try {
       // The server says why when it could not make a preview; the browser's decoder does not.
-      const response = await fetch(blob.preview_url ?? blob.url);
-      if (!response.ok) reason = ((await response.json()) as { error: { message: string } }).error.message;
-    } catch {
-      // keep the reason we have
+      await request(blob.preview_url ?? blob.url);
+    } catch (error) {
+      if (error instanceof ApiError && error.status !== 0) reason = error.message;
     }
     const box = el("div", "image-placeholder");
     box.textContent = `The image at step ${step} cannot be shown: ${reason}.`;

@@ -3,7 +3,7 @@
 
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { ApiError, getJson, type RunInfo, type ServerState, type TagsByRun } from "./api";
+import { errorText, getJson, type RunInfo, type ServerState, type TagsByRun } from "./api";
 import { audioView } from "./audio";
 import type { View, ViewFactory } from "./cards";
 import { customScalarsView } from "./customscalars";
@@ -168,7 +168,7 @@ async function start(): Promise<void> {
   } catch (error) {
     content.replaceChildren();
     const message = el("p", "empty error");
-    message.textContent = error instanceof ApiError ? error.message : String(error);
+    message.textContent = errorText(error);
     content.append(message);
     return;
   }

@@ -8,8 +8,8 @@
 import "./mesh.css";
 import type * as Three from "three";
 import type { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { ApiError, getJson } from "./api";
-import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
+import { ApiError, errorText, getJson, request } from "./api";
+import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { runColor } from "./colors";
 import { button, cardHead, el } from "./runs";
 import type { Store } from "./state";
@@ -142,23 +142,7 @@ function hasWebGL2(): boolean {
 // -- the data ----------------------------------------------------------------------
 
 async function fetchMesh(path: string, signal: AbortSignal): Promise<MeshData> {
-  let response: Response;
-  try {
-    response = await fetch(path, { signal });
-  } catch (error) {
-    if ((error as Error).name === "AbortError") throw error;
-    throw new ApiError(0, "the stepscope server does not answer: is it still running?");
-  }
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      message = String((await response.json()).error.message);
-    } catch {
-      // not our error shape: keep the status line
-    }
-    throw new ApiError(response.status, message);
-  }
-  return decodeMesh(await response.arrayBuffer());
+  return decodeMesh(await (await request(path, { signal })).arrayBuffer());
 }
 
 /** Reads the SSM1 form (stepscope.server.views_mesh.mesh_binary). */
@@ -224,7 +208,7 @@ function makeLight(kit: Kit, spec: Record<string, unknown>): Three.Light | null 
 
 // -- a card ---------------------------------------------------------------------------
 
-class MeshCard implements TagCard {
+class MeshCard extends LazyCard {
   readonly card: HTMLElement;
   private slider: StepSlider;
   private message = messageLine();
@@ -232,8 +216,6 @@ class MeshCard implements TagCard {
   private frame: HTMLElement;
   private itemSelect: HTMLSelectElement;
   private info: MeshInfo | null = null;
-  private loaded = false;
-  private visible = false;
   private request: AbortController | null = null;
   private kit: Kit | null = null;
   private scene: Three.Scene | null = null;
@@ -248,6 +230,7 @@ class MeshCard implements TagCard {
     readonly run: string,
     readonly name: string,
   ) {
+    super();
     this.card = el("div", "card mesh-card");
     this.card.dataset.state = "waiting";
     this.card.dataset.mesh = name;
@@ -273,32 +256,22 @@ class MeshCard implements TagCard {
     new ResizeObserver(() => this.schedule()).observe(this.frame);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
   private fail(text: string): void {
     this.clearShape();
     this.message.show(text, true);
     this.card.dataset.state = "error";
   }
 
-  private async load(): Promise<void> {
-    this.loaded = true;
+  protected async load(stale: () => boolean): Promise<void> {
     try {
       const params = new URLSearchParams({ run: this.run, name: this.name });
       const body = await getJson<{ meshes: MeshInfo[] }>(`api/meshes?${params}`);
+      if (stale()) return;
       this.info = body.meshes[0];
       this.slider.setSteps(this.info.steps);
       await this.show();
     } catch (error) {
-      this.fail(error instanceof Error ? error.message : String(error));
+      if (!stale()) this.fail(errorText(error));
     }
   }
 

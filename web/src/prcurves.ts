@@ -9,8 +9,8 @@
 // are left out as TensorBoard does. The card says how many were not drawn.
 
 import uPlot from "uplot";
-import { ApiError, getJson } from "./api";
-import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
+import { ApiError, errorText, tensorPoints, type TensorPoint } from "./api";
+import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { faint, runColor } from "./colors";
 import { formatStep, formatValue } from "./format";
 import { cardHead, el } from "./runs";
@@ -24,13 +24,6 @@ const RANGE: [number, number] = [-0.02, 1.02];
 const MAX_DOTS = 32;
 const [TP, FP, TN, FN, PRECISION, RECALL] = [0, 1, 2, 3, 4, 5];
 
-interface TensorPoint {
-  step: number;
-  wall_time: number;
-  shape: number[];
-  values: unknown;
-  truncated: boolean;
-}
 
 /** One step's curve: the six rows, each of one value per threshold. */
 interface Curve {
@@ -123,7 +116,7 @@ function thresholdsDetail(curve: Curve, found: Layout): string {
   return found.unpredicted ? `${detail} (${found.unpredicted} above every prediction, not drawn)` : detail;
 }
 
-class PrCurveCard implements TagCard {
+class PrCurveCard extends LazyCard {
   readonly card: HTMLElement;
   private plot: HTMLElement;
   private tooltip: HTMLElement;
@@ -136,14 +129,13 @@ class PrCurveCard implements TagCard {
   private current: { curve: Curve; found: Layout } | null = null;
   private previous: Curve | null = null;
   private color: string;
-  private loaded = false;
-  private visible = false;
 
   constructor(
     readonly run: string,
     readonly tag: string,
     private showPrevious: () => boolean,
   ) {
+    super();
     this.color = runColor(run);
     this.card = el("div", "card prcurves-card");
     this.card.dataset.state = "waiting";
@@ -163,33 +155,23 @@ class PrCurveCard implements TagCard {
     new ResizeObserver(() => this.resize()).observe(this.plot);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
   /** The previous-step option changed: draw again. */
   restyle(): void {
     if (this.current) this.show();
   }
 
-  private async load(): Promise<void> {
-    this.loaded = true;
+  protected async load(stale: () => boolean): Promise<void> {
     try {
-      const params = new URLSearchParams({ run: this.run, tag: this.tag });
-      const body = await getJson<{ points: TensorPoint[] }>(`api/tensors?${params}`);
-      const curves = parseCurves(body.points);
+      const points = await tensorPoints(this.run, this.tag);
+      if (stale()) return;
+      const curves = parseCurves(points);
       if (typeof curves === "string") throw new ApiError(0, curves);
       this.curves = curves;
       this.slider.setSteps(curves.map((c) => c.step));
       this.show();
     } catch (error) {
-      this.message.show(error instanceof ApiError ? error.message : String(error), true);
+      if (stale()) return;
+      this.message.show(errorText(error), true);
       this.card.dataset.state = "error";
     }
   }

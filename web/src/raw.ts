@@ -3,37 +3,11 @@
 // the first values), with a slider that reaches every step.
 
 import "./raw.css";
-import { ApiError, getJson } from "./api";
-import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
+import { errorText, fetchTensors, type TensorPoint } from "./api";
+import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { formatStep, formatValue, formatWall } from "./format";
 import { cardHead, el } from "./runs";
 import type { Store } from "./state";
-
-/** One step of a tag's tensors, as /api/tensors gives it. */
-export interface TensorPoint {
-  step: number;
-  wall_time: number;
-  dtype: string;
-  shape: number[];
-  /** Nested lists; strings as text; non-finite floats as "NaN", "Infinity", "-Infinity". */
-  values: unknown;
-  /** A flat preview of the first values only (the tensor is huge). */
-  truncated: boolean;
-}
-
-/** A tag's tensors, one per step (the last logged at a step wins), sorted by step. */
-export async function fetchTensors(run: string, tag: string): Promise<TensorPoint[]> {
-  const params = new URLSearchParams({ run, tag });
-  const body = await getJson<{ points: TensorPoint[] }>(`api/tensors?${params}`);
-  const byStep = new Map<number, TensorPoint>();
-  for (const point of body.points) byStep.set(point.step, point);
-  return [...byStep.values()].sort((a, b) => a.step - b.step);
-}
-
-/** An error for a card's message line: the server's message, or the error's text. */
-export function errorText(error: unknown): string {
-  return error instanceof ApiError ? error.message : String(error);
-}
 
 const PREVIEW_VALUES = 20;
 const ROWS = 5; // steps shown at once, ending at the slider's step
@@ -68,20 +42,18 @@ function formatShape(shape: number[]): string {
   return shape.length === 0 ? "[] (scalar)" : `[${shape.join(", ")}]`;
 }
 
-class RawCard implements TagCard {
+class RawCard extends LazyCard {
   readonly card: HTMLElement;
   private points: TensorPoint[] = [];
   private slider: StepSlider;
   private rows: HTMLTableSectionElement;
   private message = messageLine();
-  private loaded = false;
-  private visible = false;
-  private generation = 0;
 
   constructor(
     readonly run: string,
     readonly tag: string,
   ) {
+    super();
     this.card = el("div", "card raw-card");
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
@@ -101,27 +73,15 @@ class RawCard implements TagCard {
     this.card.append(head, frame, this.message.root, this.slider.root);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    this.loaded = true;
-    const generation = ++this.generation;
+  protected async load(stale: () => boolean): Promise<void> {
     try {
       const points = await fetchTensors(this.run, this.tag);
-      if (generation !== this.generation) return; // a newer load is on its way
+      if (stale()) return; // a newer load is on its way
       this.points = points;
       this.slider.setSteps(points.map((p) => p.step));
       this.show();
     } catch (error) {
-      if (generation !== this.generation) return;
+      if (stale()) return;
       this.message.show(errorText(error), true);
       this.card.dataset.state = "error";
     }

@@ -4,9 +4,9 @@
 // rank 1 and 2 are tables whose cells are Markdown, as in TensorBoard.
 
 import "./text.css";
-import { messageLine, runLabel, StepSlider, TagCardsView, type TagCard, type View } from "./cards";
+import { errorText, fetchTensors, type TensorPoint } from "./api";
+import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { renderMarkdown } from "./markdown";
-import { errorText, fetchTensors, type TensorPoint } from "./raw";
 import { button, cardHead, el } from "./runs";
 import type { Store } from "./state";
 
@@ -67,22 +67,20 @@ function markdownTable(rows: string[][]): HTMLElement {
   return table;
 }
 
-class TextCard implements TagCard {
+class TextCard extends LazyCard {
   readonly card: HTMLElement;
   private points: TensorPoint[] = [];
   private slider: StepSlider;
   private body: HTMLElement;
   private warning: HTMLElement;
   private message = messageLine();
-  private loaded = false;
-  private visible = false;
-  private generation = 0;
   private shown: TensorPoint | null = null;
 
   constructor(
     readonly run: string,
     readonly tag: string,
   ) {
+    super();
     this.card = el("div", "card text-card");
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
@@ -97,27 +95,15 @@ class TextCard implements TagCard {
     this.card.append(head, this.warning, this.body, this.message.root, this.slider.root);
   }
 
-  setVisible(visible: boolean): void {
-    this.visible = visible;
-    if (visible && !this.loaded) void this.load();
-  }
-
-  invalidate(): void {
-    this.loaded = false;
-    if (this.visible) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    this.loaded = true;
-    const generation = ++this.generation;
+  protected async load(stale: () => boolean): Promise<void> {
     try {
       const points = await fetchTensors(this.run, this.tag);
-      if (generation !== this.generation) return; // a newer load is on its way
+      if (stale()) return; // a newer load is on its way
       this.points = points;
       this.slider.setSteps(points.map((p) => p.step));
       this.show();
     } catch (error) {
-      if (generation !== this.generation) return;
+      if (stale()) return;
       this.shown = null; // the next load renders afresh
       this.message.show(errorText(error), true);
       this.card.dataset.state = "error";

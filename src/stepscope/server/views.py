@@ -137,6 +137,9 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
             headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
         )
 
+    # /api/hparams reads every scalar's last value: kept until the index changes.
+    hparams_cache: dict[int, list[dict[str, Any]]] = {}
+
     @app.get("/api/hparams")
     def hparams() -> JSONResponse:
         """One entry per run with hyperparameters: ``{run, hparams, metrics}``.
@@ -145,6 +148,10 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
         ``hparams.yaml``; ``metrics`` holds each scalar tag's final value
         (at the run's highest step).
         """
+        generation = data.index.generation
+        cached = hparams_cache.get(generation)
+        if cached is not None:
+            return JSONResponse({"sessions": cached}, headers={"Cache-Control": "no-cache"})
         found = data.hparams()
         last = data.last_scalars()
         metrics: dict[str, dict[str, Any]] = {}
@@ -158,6 +165,8 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
             }
             for run, values in found
         ]
+        hparams_cache.clear()
+        hparams_cache[generation] = sessions
         return JSONResponse({"sessions": sessions}, headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/custom_scalars")

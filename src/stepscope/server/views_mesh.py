@@ -26,9 +26,8 @@ from fastapi.responses import JSONResponse, Response
 from google.protobuf.message import DecodeError
 
 from stepscope.errors import NotFoundError
-from stepscope.proto import plugin_mesh_pb2, tensor_pb2
+from stepscope.proto import plugin_mesh_pb2
 from stepscope.store.provider import DataProvider, TagSummary
-from stepscope.tensors import to_numpy
 
 #: The media type of the binary form of ``GET /api/mesh``.
 BINARY_MESH = "application/vnd.stepscope.mesh"
@@ -123,7 +122,6 @@ def list_meshes(data: DataProvider, run: str, name: str | None = None) -> list[d
         if name not in parts:
             raise NotFoundError(f"run {run!r} has no mesh {name!r}")
         parts = {name: parts[name]}
-    steps = _steps_by_tag(data, run)
     found = []
     for mesh_name, components in sorted(parts.items()):
         first = components.get("VERTEX") or next(iter(components.values()))
@@ -135,7 +133,11 @@ def list_meshes(data: DataProvider, run: str, name: str | None = None) -> list[d
                 "description": first.info.description,
                 "components": [c for c in COMPONENTS if c in components],
                 "shapes": {c: _plugin_data(s).shape[:] for c, s in components.items()},
-                "steps": steps.get(components["VERTEX"].tag, []) if "VERTEX" in components else [],
+                "steps": (
+                    data.tensor_steps(run, components["VERTEX"].tag)
+                    if "VERTEX" in components
+                    else []
+                ),
                 "config": _config(meta.json_config),
             }
         )
@@ -163,17 +165,6 @@ def _plugin_data(summary: TagSummary) -> plugin_mesh_pb2.MeshPluginData:
         suffix = summary.tag.rsplit("_", 1)[-1]
         content_type = COMPONENTS.index(suffix) + 1 if suffix in COMPONENTS else 0
         return plugin_mesh_pb2.MeshPluginData(content_type=content_type)  # type: ignore[arg-type]
-
-
-def _steps_by_tag(data: DataProvider, run: str) -> dict[str, list[int]]:
-    rows = data.sql(
-        "SELECT DISTINCT tag, step FROM tensors WHERE run = ? AND plugin = 'mesh' ORDER BY tag, step",
-        [run],
-    )
-    steps: dict[str, list[int]] = {}
-    for tag, step in rows.itertuples(index=False, name=None):
-        steps.setdefault(str(tag), []).append(int(step))
-    return steps
 
 
 def _config(text: str) -> Any:
@@ -217,20 +208,15 @@ def _tensors_at(
     data: DataProvider, run: str, tags: dict[str, str], step: int
 ) -> tuple[dict[str, npt.NDArray[Any]], float]:
     """The components' tensors at ``step`` (the last logged of each) and the vertices' wall time."""
-    by_tag = {tag: component for component, tag in tags.items()}
-    marks = ", ".join("?" for _ in by_tag)
-    rows = data.sql(
-        f"SELECT tag, wall_time, tensor FROM tensors WHERE run = ? AND step = ? AND tag IN ({marks}) "
-        "ORDER BY wall_time",
-        [run, step, *by_tag],
-    )
     found: dict[str, npt.NDArray[Any]] = {}
     wall_time = 0.0
-    for tag, wall, tensor in rows.itertuples(index=False, name=None):
-        component = by_tag[str(tag)]
-        found[component] = to_numpy(tensor_pb2.TensorProto.FromString(bytes(tensor)))
+    for component, tag in tags.items():
+        points = data.tensors(run, tag, step=step)
+        if not points:
+            continue
+        found[component] = points[-1].value  # the last logged at the step
         if component == "VERTEX":
-            wall_time = float(wall)
+            wall_time = points[-1].wall_time
     return found, wall_time
 
 

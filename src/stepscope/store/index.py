@@ -255,10 +255,11 @@ class Index:
                 self._epoch += 1
                 self.generation += 1
                 raise
+            changed = bool(self._touched)
             for run_id in self._touched:
                 self._run_versions[run_id] = self._run_versions.get(run_id, 0) + 1
             self._touched.clear()
-            if report.events or report.runs_loaded or report.new_runs or report.removed_runs:
+            if changed or report.events or report.new_runs or report.removed_runs:
                 self.generation += 1
         report.seconds = time.perf_counter() - started
         return report
@@ -455,6 +456,7 @@ class Index:
             "UPDATE _runs SET hparams_file = ?, hparams_file_mtime = ? WHERE run_id = ?",
             [json.dumps(values), mtime, run.run_id],
         )
+        self._touched.add(run.run_id)  # a changed hparams.yaml is a change of the index
 
     # -- reading (for the provider) ------------------------------------------
 

@@ -332,16 +332,23 @@ class DataProvider:
         )
         return cursor.execute(query).df()
 
-    def tensors(self, run: str, tag: str, max_points: int | None = None) -> list[TensorPoint]:
-        """The tensor values of a tag by step; at most ``max_points``, evenly spaced, first and last kept."""
+    def tensors(
+        self, run: str, tag: str, max_points: int | None = None, step: int | None = None
+    ) -> list[TensorPoint]:
+        """The tensor values of a tag by step, in logged order within a step.
+
+        ``max_points`` keeps that many, evenly spaced, first and last kept;
+        ``step`` only that step's.
+        """
         _check_max_points(max_points)
         run_id, tag_id = self._tag_id(run, tag)
+        at_step = "" if step is None else " AND step = ?"
         rows = (
             self.index.cursor()
             .execute(
-                "SELECT step, wall_time, tensor FROM _tensors WHERE run_id = ? AND tag_id = ? "
-                "ORDER BY step, rowid",
-                [run_id, tag_id],
+                "SELECT step, wall_time, tensor FROM _tensors WHERE run_id = ? AND tag_id = ?"
+                f"{at_step} ORDER BY step, rowid",
+                [run_id, tag_id] + ([] if step is None else [step]),
             )
             .fetchall()
         )
@@ -349,6 +356,19 @@ class DataProvider:
             picked = np.unique(np.linspace(0, len(rows) - 1, max_points).round().astype(int))
             rows = [rows[i] for i in picked.tolist()]
         return [TensorPoint(int(step), float(wall), _decode(tensor)) for step, wall, tensor in rows]
+
+    def tensor_steps(self, run: str, tag: str) -> list[int]:
+        """The steps at which a tag has tensors, ascending (without reading them)."""
+        run_id, tag_id = self._tag_id(run, tag)
+        rows = (
+            self.index.cursor()
+            .execute(
+                "SELECT DISTINCT step FROM _tensors WHERE run_id = ? AND tag_id = ? ORDER BY step",
+                [run_id, tag_id],
+            )
+            .fetchall()
+        )
+        return [int(step) for (step,) in rows]
 
     def blobs(self, run: str, tag: str, step: int | None = None) -> list[BlobPoint]:
         """The images or audio clips of a tag, or of one of its steps (references; :meth:`blob` reads the bytes)."""
