@@ -57,7 +57,7 @@ from stepscope.store.provider import DataProvider
 
 NAN, INF = float("nan"), float("inf")
 LONG_TAG = "edge/" + "x" * 150 + "/ünïcode"  # a two-byte tag length, and UTF-8
-VIEW_NAMES = ["runs", "tags", "scalars", "tensors", "blobs", "problems"]
+VIEW_NAMES = ["runs", "tags", "scalars", "tensors", "blobs", "checkpoints", "problems"]
 
 
 # -- helpers ------------------------------------------------------------------

@@ -243,6 +243,21 @@ class Logdir:
             frame = frame.merge(metrics.reset_index(), on="run", how="left")
         return frame
 
+    def checkpoints(self, run: Filter = None) -> pd.DataFrame:
+        """Every checkpoint saved (``SessionLog CHECKPOINT`` events): run, step, wall_time, path.
+
+        Example::
+
+            stepscope.open("runs").checkpoints(run="train")
+        """
+        wanted = _wanted(run)
+        rows = [
+            (found.run, found.step, found.wall_time, found.path)
+            for found in self.data.checkpoints()
+            if _matches(found.run, wanted)
+        ]
+        return _pandas().DataFrame(rows, columns=["run", "step", "wall_time", "path"])
+
     def sql(self, query: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         """A DataFrame from SQL over the views runs, tags, scalars, tensors, blobs, problems."""
         return self.data.sql(query, parameters)

@@ -93,6 +93,19 @@ export function errorText(error: unknown): string {
   return error instanceof ApiError ? error.message : String(error);
 }
 
+/** A checkpoint saved during a run (a SessionLog CHECKPOINT event), as /api/checkpoints gives it. */
+export interface CheckpointInfo {
+  run: string;
+  step: number;
+  wall_time: number;
+  path: string;
+}
+
+/** Every run's checkpoints, by run, then step. */
+export async function fetchCheckpoints(signal?: AbortSignal): Promise<CheckpointInfo[]> {
+  return getJson<CheckpointInfo[]>("api/checkpoints", signal);
+}
+
 /** One step of a tag's tensors, as /api/tensors gives it. */
 export interface TensorPoint {
   step: number;

@@ -5,12 +5,15 @@
 // downsampled to about one point per pixel by the server's spike-keeping
 // downsampling; zooming in fetches the zoomed range again at that density,
 // so the detail is always at full resolution once there is room for it.
+// Checkpoints of the runs drawn are marked with a faint dashed vertical line
+// (a uPlot draw plugin), and named in the tooltip near them.
 
 import uPlot from "uplot";
-import { errorText, scalars, scalarsJson, type Series } from "./api";
+import { type CheckpointInfo, errorText, scalars, scalarsJson, type Series } from "./api";
 import { faint, runColor } from "./colors";
 import { formatDuration, formatStep, formatValue, formatWall } from "./format";
 import { button, cardHead, el } from "./runs";
+import "./scalars.css";
 import { smooth } from "./smooth";
 import type { ViewState } from "./state";
 
@@ -51,6 +54,10 @@ interface Plotted {
 const HEIGHT = 220;
 const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => Array.from({ length: 16 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
 const ENLARGED_HEIGHT = 520;
+/** How near the cursor (CSS pixels) a checkpoint marker must be for the tooltip to name it. */
+const CHECKPOINT_REACH = 6;
+/** Checkpoints by run, as the scalars view fetched them. */
+export type CheckpointsByRun = ReadonlyMap<string, CheckpointInfo[]>;
 
 export class ScalarChart {
   readonly card: HTMLElement;
@@ -71,6 +78,7 @@ export class ScalarChart {
   private settingScale = false;
   private forced: { x: [number, number]; y: [number, number] } | null = null;
   private lastWidth = 0;
+  private checkpoints: CheckpointsByRun = new Map();
   /** Whether the card is in view, and whether its data is older than the index. */
   visible = false;
   stale = true;
@@ -139,6 +147,12 @@ export class ScalarChart {
         }),
     );
     return parts.flat();
+  }
+
+  /** The logdir's checkpoints (after every change of the index): the markers are redrawn. */
+  setCheckpoints(byRun: CheckpointsByRun): void {
+    this.checkpoints = byRun;
+    this.u?.redraw(false);
   }
 
   setVisible(visible: boolean): void {
@@ -377,6 +391,7 @@ export class ScalarChart {
         },
       ],
       series,
+      plugins: [{ hooks: { draw: [(u: uPlot) => this.drawCheckpoints(u)] } }],
       hooks: {
         setScale: [(u, key) => this.onScale(u, key)],
         setCursor: [(u) => this.showTooltip(u)],
@@ -509,6 +524,80 @@ export class ScalarChart {
     this.card.dataset.zoomed = this.zoom ? "1" : "0";
   }
 
+  /** The checkpoints of the runs drawn, each where its step (or time) is on the x axis, in view or not. */
+  private markers(): { run: string; color: string; x: number; checkpoint: CheckpointInfo }[] {
+    const axis = this.state().xAxis;
+    const found = [];
+    const seen = new Set<string>();
+    for (const p of this.plotted) {
+      if (seen.has(p.run)) continue;
+      seen.add(p.run);
+      const color = runColor(p.run);
+      // The relative axis counts from the run's first point, as its lines do.
+      const origin = p.wall[0] ?? 0;
+      for (const checkpoint of this.checkpoints.get(p.run) ?? []) {
+        const x =
+          axis === "step" ? checkpoint.step : axis === "wall" ? checkpoint.wall_time : checkpoint.wall_time - origin;
+        found.push({ run: p.run, color, x, checkpoint });
+      }
+    }
+    return found;
+  }
+
+  /** A thin dashed line in the run's colour, faint, at each checkpoint in view; under the lines. */
+  private drawCheckpoints(u: uPlot): void {
+    const { min, max } = u.scales.x;
+    let drawn = 0;
+    if (min != null && max != null) {
+      const ctx = u.ctx;
+      const { top, height } = u.bbox;
+      const width = Math.max(1, Math.round(devicePixelRatio));
+      // Centred on a device pixel, so that a 1-pixel line is one crisp column.
+      const align = width % 2 === 1 ? 0.5 : 0;
+      ctx.save();
+      ctx.globalCompositeOperation = "destination-over";
+      ctx.lineWidth = width;
+      ctx.setLineDash([4 * width, 3 * width]);
+      for (const marker of this.markers()) {
+        if (!(marker.x >= min && marker.x <= max)) continue;
+        const x = Math.round(u.valToPos(marker.x, "x", true)) + align;
+        ctx.strokeStyle = faint(marker.color, 0.5);
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, top + height);
+        ctx.stroke();
+        drawn++;
+      }
+      ctx.restore();
+    }
+    this.card.dataset.checkpoints = String(drawn);
+  }
+
+  /** The tooltip's lines for the checkpoints within reach of the cursor (at ``left``, CSS pixels). */
+  private checkpointLines(u: uPlot, left: number): HTMLElement | null {
+    const { min, max } = u.scales.x;
+    if (min == null || max == null) return null;
+    const near = this.markers().filter(
+      (m) => m.x >= min && m.x <= max && Math.abs(u.valToPos(m.x, "x") - left) <= CHECKPOINT_REACH,
+    );
+    if (near.length === 0) return null;
+    const list = el("div", "tooltip-checkpoints");
+    for (const { run, color, checkpoint } of near.slice(0, 10)) {
+      const line = el("div", "tooltip-checkpoint");
+      line.dataset.run = run;
+      line.dataset.step = String(checkpoint.step);
+      const swatch = el("span", "swatch checkpoint-swatch");
+      swatch.style.borderColor = color;
+      const label = el("span", "checkpoint-label");
+      label.textContent = `checkpoint at step ${formatStep(checkpoint.step)} (${run})`; // text, never HTML
+      const path = el("span", "checkpoint-path");
+      path.textContent = checkpoint.path;
+      line.append(swatch, label, path);
+      list.append(line);
+    }
+    return list;
+  }
+
   /** A margin chart's bands: between each run's lower and upper bound, under what is drawn. */
   private fillBands(u: uPlot): void {
     const ctx = u.ctx;
@@ -594,6 +683,8 @@ export class ScalarChart {
       td.textContent = `and ${rows.length - limit} more runs`;
     }
     this.tooltip.replaceChildren(table);
+    const checkpoints = this.checkpointLines(u, left);
+    if (checkpoints) this.tooltip.append(checkpoints);
     this.tooltip.hidden = false;
     const plotLeft = u.over.offsetLeft;
     const width = this.tooltip.offsetWidth;

@@ -1,10 +1,12 @@
 // The scalars view: one chart per tag, grouped by the tag's prefix (before
 // the first "/") in collapsible sections. A chart fetches and draws only
-// once it scrolls near the viewport.
+// once it scrolls near the viewport. The view fetches the logdir's
+// checkpoints (again whenever the index changes) and hands them to every
+// chart, which marks those of the runs it draws.
 
-import type { TagsByRun } from "./api";
+import { type CheckpointInfo, fetchCheckpoints, type TagsByRun } from "./api";
 import type { View } from "./cards";
-import { ScalarChart } from "./chart";
+import { type CheckpointsByRun, ScalarChart } from "./chart";
 import { el } from "./runs";
 import { compileFilter, type Key, type Store } from "./state";
 
@@ -18,6 +20,8 @@ export class ScalarsView implements View {
   private filterError: HTMLElement;
   private empty: HTMLElement;
   private list: HTMLElement;
+  private checkpoints: CheckpointsByRun = new Map();
+  private checkpointsRequest: AbortController | null = null;
 
   constructor(
     private store: Store,
@@ -47,6 +51,30 @@ export class ScalarsView implements View {
       { rootMargin: "300px 0px" },
     );
     store.subscribe((changed) => this.onState(changed));
+    void this.loadCheckpoints();
+  }
+
+  /** Fetches every run's checkpoints and gives them to the charts; on failure the markers stay as they were. */
+  private async loadCheckpoints(): Promise<void> {
+    this.checkpointsRequest?.abort();
+    const controller = new AbortController();
+    this.checkpointsRequest = controller;
+    let found: CheckpointInfo[];
+    try {
+      found = await fetchCheckpoints(controller.signal);
+    } catch {
+      // The charts say when the server is gone; markers are not worth a second message.
+      return;
+    }
+    if (controller.signal.aborted) return;
+    const byRun = new Map<string, CheckpointInfo[]>();
+    for (const checkpoint of found) {
+      const list = byRun.get(checkpoint.run);
+      if (list) list.push(checkpoint);
+      else byRun.set(checkpoint.run, [checkpoint]);
+    }
+    this.checkpoints = byRun;
+    for (const chart of this.charts.values()) chart.setCheckpoints(byRun);
   }
 
   /** The tags of the logdir (new ones are added; the existing charts stay as they are). */
@@ -89,6 +117,7 @@ export class ScalarsView implements View {
       }
       if (!this.charts.has(tag)) {
         const chart = new ScalarChart(tag, () => this.store.state);
+        chart.setCheckpoints(this.checkpoints);
         this.charts.set(tag, chart);
         found.tags.push(tag);
         found.tags.sort(compareTags);
@@ -111,6 +140,7 @@ export class ScalarsView implements View {
   /** The index changed: every chart fetches again (now if in view, else when scrolled to). */
   invalidate(): void {
     for (const chart of this.charts.values()) chart.invalidate();
+    void this.loadCheckpoints();
   }
 
   updateRuns(): void {

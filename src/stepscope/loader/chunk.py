@@ -19,7 +19,9 @@ the empty ends dropped and the outer edges set to min and max (kept in
 float64, where TensorBoard narrows to float32), ``Summary.Image`` /
 ``Summary.Audio`` and TF2 image/audio string tensors to blob references.
 A ``SessionLog START`` at step S drops what the run logged before it at S or
-later, as TensorBoard does for a restarted run.
+later, as TensorBoard does for a restarted run. A ``SessionLog CHECKPOINT``
+(a checkpoint saved at a step: its path and message) is kept as a
+checkpoint row, and a restart drops earlier ones at S or later like any value.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ _LEGACY_PLUGINS = {
     "audio": "audio",
 }
 _START = event_pb2.SessionLog.START
+_CHECKPOINT = event_pb2.SessionLog.CHECKPOINT
 
 
 @dataclass
@@ -71,6 +74,8 @@ class RunChunk:
     tensors: list[tuple[int, str, int, float, npt.NDArray[Any]]] = field(default_factory=list)
     blobs: list[tuple[int, str, int, float, int, BlobRef]] = field(default_factory=list)
     purges: list[tuple[int, int]] = field(default_factory=list)
+    #: ``(seq, step, wall_time, checkpoint_path, msg)`` of each ``SessionLog CHECKPOINT``.
+    checkpoints: list[tuple[int, int, float, str, str]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     events: int = 0
     bytes_read: int = 0
@@ -93,6 +98,8 @@ class RunChunk:
             sink.tensor(self.run, tag, step, wall, array)
         for _, tag, step, wall, index, ref in self.blobs:
             sink.blob(self.run, tag, step, wall, index, ref)
+        for _, step, wall, path, message in self.checkpoints:
+            sink.checkpoint(self.run, step, wall, path, message)
         for path, message in self.problems:
             sink.problem(self.run, path, message)
 
@@ -125,6 +132,7 @@ class _RunParser:
         self.tensors: list[tuple[int, str, int, float, npt.NDArray[Any]]] = []
         self.blobs: list[tuple[int, str, int, float, int, BlobRef]] = []
         self.purges: list[tuple[int, int]] = []
+        self.checkpoints: list[tuple[int, int, float, str, str]] = []
         self.problems: list[tuple[str, str]] = []
         # Scalar tags met by the vectorized path but not yet registered:
         # tag -> sequence number of the first one.
@@ -258,9 +266,18 @@ class _RunParser:
         if kind == "summary":
             for value in event.summary.value:
                 self._value(seq, value, event, path, offset, payload)
-        elif kind == "session_log" and event.session_log.status == _START:
+        elif kind == "session_log":
+            self._session_log(seq, event)
+
+    def _session_log(self, seq: int, event: event_pb2.Event) -> None:
+        log = event.session_log
+        if log.status == _START:
             # A restart at step S hides what earlier attempts wrote at S and later.
             self.purges.append((seq, event.step))
+        elif log.status == _CHECKPOINT:
+            self.checkpoints.append(
+                (seq, event.step, event.wall_time, log.checkpoint_path, log.msg)
+            )
 
     def _info(self, seq: int, value: summary_pb2.Summary.Value) -> TagInfo:
         tag = value.tag
@@ -379,6 +396,7 @@ class _RunParser:
             tensors=self.tensors,
             blobs=self.blobs,
             purges=self.purges,
+            checkpoints=self.checkpoints,
             problems=self.problems,
             events=self.events,
             bytes_read=self.bytes_read,
@@ -423,6 +441,9 @@ def _purge_within(chunk: RunChunk) -> None:
             chunk.values = chunk.values[keep]
         chunk.tensors = [t for t in chunk.tensors if not (t[0] < purge_seq and t[2] >= step)]
         chunk.blobs = [b for b in chunk.blobs if not (b[0] < purge_seq and b[2] >= step)]
+        chunk.checkpoints = [
+            c for c in chunk.checkpoints if not (c[0] < purge_seq and c[1] >= step)
+        ]
 
 
 def histogram_buckets(histo: summary_pb2.HistogramProto) -> npt.NDArray[np.float64]:

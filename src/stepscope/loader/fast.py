@@ -21,10 +21,12 @@ same way, so this module handles a whole buffer of records with numpy:
    ``Event{wall_time, step, summary{value{tag, simple_value}}}`` and decodes
    their step, wall time, value and tag.
 
-Anything else (images, histograms, tensors, metadata, corruption, a record
-that does not start with ``wall_time``) is left to the record-by-record
-path, so this module never has to be complete, only right about what it
-accepts.
+Anything else (images, histograms, tensors, metadata, session logs such as
+a restart's ``START`` or a ``CHECKPOINT``, corruption, a record that does
+not start with ``wall_time``) is left to the record-by-record path, so this
+module never has to be complete, only right about what it accepts. A
+session log is walked like any event but never taken as a scalar: its field
+(``Event.session_log``, tag byte ``0x3A``) is not ``Event.summary``.
 """
 
 from __future__ import annotations

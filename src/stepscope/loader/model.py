@@ -12,8 +12,13 @@ occurrence. Its values are one of three kinds:
 * **blobs** (images, audio): references ``(file, offset, length)`` into the
   event file, read on demand, so memory does not grow with their number.
 
+Besides values, a run holds **checkpoints**: each ``SessionLog CHECKPOINT``
+event (a checkpoint saved at a step) as ``(step, wall_time, checkpoint_path,
+msg)``.
+
 A :class:`Sink` receives them in file order; a purge (``SessionLog START``)
-arrives after everything written before it.
+arrives after everything written before it, and drops checkpoints at its
+step or later as it drops values.
 """
 
 from __future__ import annotations
@@ -94,6 +99,10 @@ class Sink(Protocol):
         self, run: str, tag: str, step: int, wall_time: float, index: int, ref: BlobRef
     ) -> None: ...
 
+    def checkpoint(
+        self, run: str, step: int, wall_time: float, path: str, message: str
+    ) -> None: ...
+
     def purge(self, run: str, step: int) -> None: ...
 
     def problem(self, run: str, path: str, message: str) -> None: ...
@@ -112,6 +121,8 @@ class MemorySink:
     blobs: dict[tuple[str, str], list[tuple[int, float, int, BlobRef]]] = field(
         default_factory=dict
     )
+    #: Per run: ``(step, wall_time, checkpoint_path, msg)`` in logged order.
+    checkpoints: dict[str, list[tuple[int, float, str, str]]] = field(default_factory=dict)
     problems: list[tuple[str, str, str]] = field(default_factory=list)
 
     def tag(self, run: str, tag: str, info: TagInfo) -> None:
@@ -130,10 +141,15 @@ class MemorySink:
     ) -> None:
         self.blobs.setdefault((run, tag), []).append((step, wall_time, index, ref))
 
+    def checkpoint(self, run: str, step: int, wall_time: float, path: str, message: str) -> None:
+        self.checkpoints.setdefault(run, []).append((step, wall_time, path, message))
+
     def purge(self, run: str, step: int) -> None:
         _drop_from(self.scalars, run, step)
         _drop_from(self.tensors, run, step)
         _drop_from(self.blobs, run, step)
+        if run in self.checkpoints:
+            self.checkpoints[run] = [c for c in self.checkpoints[run] if c[0] < step]
 
     def problem(self, run: str, path: str, message: str) -> None:
         self.problems.append((run, path, message))

@@ -1,4 +1,4 @@
-"""The API of the views beyond scalars: tensors (histograms, text, PR curves, any plugin), images and audio, hparams.
+"""The API of the views beyond scalars: tensors (histograms, text, PR curves, any plugin), images and audio, hparams, checkpoints.
 
 These are the data of issue 5's views; the routes read through the same
 :class:`~stepscope.store.provider.DataProvider` as the rest and answer in the
@@ -169,6 +169,17 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
         hparams_cache[generation] = sessions
         return JSONResponse({"sessions": sessions}, headers={"Cache-Control": "no-cache"})
 
+    @app.get("/api/checkpoints")
+    def checkpoints(
+        run: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    ) -> JSONResponse:
+        """The checkpoints saved (``SessionLog CHECKPOINT`` events) of one run, or of all.
+
+        A list of ``{run, step, wall_time, path}`` by run, then step; a run
+        without checkpoints gives ``[]``, an unknown run a 404.
+        """
+        return JSONResponse(checkpoints_json(data, run), headers={"Cache-Control": "no-cache"})
+
     @app.get("/api/custom_scalars")
     def custom_scalars() -> JSONResponse:
         """The layout written by ``add_custom_scalars``, merged over runs.
@@ -209,6 +220,25 @@ def add_view_routes(app: FastAPI, data: DataProvider) -> None:
             {"categories": list(categories.values()), "problems": problems},
             headers={"Cache-Control": "no-cache"},
         )
+
+
+def checkpoints_json(data: DataProvider, run: str | None = None) -> list[dict[str, Any]]:
+    """What ``GET /api/checkpoints`` answers: the checkpoints of ``run`` (of every run if None).
+
+    Example::
+
+        checkpoints_json(provider, "train")
+        # [{"run": "train", "step": 1000, "wall_time": 1.7e9, "path": "/runs/ckpt-1000.pt"}]
+    """
+    return [
+        {
+            "run": found.run,
+            "step": found.step,
+            "wall_time": json_number(found.wall_time),
+            "path": found.path,
+        }
+        for found in data.checkpoints(run)
+    ]
 
 
 def _scaled(content: bytes, tag: str, step: int) -> tuple[bytes, str]:

@@ -5,7 +5,9 @@ The index remembers, for every event file, how far it has been read, so an
 restart on an unchanged logdir reads nothing. Scalars are stored at full
 resolution in columns; tensors (histograms, PR curves, text, hparams,
 meshes, plugins stepscope does not know) as serialized ``TensorProto``;
-images and audio as references into the event files, read on demand.
+images and audio as references into the event files, read on demand;
+checkpoints (``SessionLog CHECKPOINT`` events) as rows of their step, wall
+time, path and message.
 
 The tables are private (their names start with ``_``); :data:`VIEWS` are
 the documented, stable way to query them with SQL (``docs/store.md``).
@@ -42,7 +44,9 @@ if TYPE_CHECKING:
 # there is something to read: a warm restart on an unchanged logdir does not
 # pay for it.
 
-SCHEMA_VERSION = 1
+# 2: the _checkpoints table (an index of version 1 is rebuilt, so checkpoints
+# already in the logdir are read).
+SCHEMA_VERSION = 2
 # Parsing in worker processes pays off past this much new data.
 PARALLEL_BYTES = 16 << 20
 # Scalar rows gathered before one insert (bigger inserts are faster in DuckDB).
@@ -79,6 +83,10 @@ CREATE TABLE _blobs (
     "offset" BIGINT NOT NULL, length BIGINT NOT NULL, width INTEGER NOT NULL,
     height INTEGER NOT NULL, content_type VARCHAR NOT NULL
 );
+CREATE TABLE _checkpoints (
+    run_id INTEGER NOT NULL, step BIGINT NOT NULL, wall_time DOUBLE NOT NULL,
+    path VARCHAR NOT NULL, message VARCHAR NOT NULL
+);
 CREATE TABLE _problems (run_id INTEGER NOT NULL, path VARCHAR NOT NULL, message VARCHAR NOT NULL);
 """
 
@@ -99,6 +107,8 @@ VIEWS = {
     "blobs": """SELECT r.name AS run, t.tag, t.plugin, b.step, b.wall_time, b."index", b.path,
         b."offset", b.length, b.width, b.height, b.content_type
         FROM _blobs b JOIN _runs r USING (run_id) JOIN _tags t USING (run_id, tag_id)""",
+    "checkpoints": """SELECT r.name AS run, c.step, c.wall_time, c.path, c.message
+        FROM _checkpoints c JOIN _runs r USING (run_id)""",
     "problems": """SELECT r.name AS run, p.path, p.message FROM _problems p JOIN _runs r USING (run_id)""",
 }
 
@@ -350,7 +360,7 @@ class Index:
         if chunk.purges:
             batch.flush()
             step = min(step for _, step in chunk.purges)
-            for table in ("_scalars", "_tensors", "_blobs"):
+            for table in _STEP_TABLES:
                 self._con.execute(
                     f"DELETE FROM {table} WHERE run_id = ? AND step >= ?", [run.run_id, step]
                 )
@@ -404,6 +414,7 @@ class Index:
             )
             for _, tag, step, wall, index, ref in chunk.blobs
         )
+        batch.checkpoints.extend((run.run_id, *row[1:]) for row in chunk.checkpoints)
         for path, message in chunk.problems:
             report.problems.append(message)
             batch.problems.append((run.run_id, path, message))
@@ -436,7 +447,7 @@ class Index:
         return run
 
     def _delete_run(self, run: _Run) -> None:
-        for table in ("_scalars", "_tensors", "_blobs", "_tags", "_files", "_problems", "_runs"):
+        for table in (*_STEP_TABLES, "_tags", "_files", "_problems", "_runs"):
             self._con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run.run_id])
 
     def _refresh_hparams(self, run: _Run) -> None:
@@ -514,6 +525,7 @@ class _Batch:
         self.tags: list[tuple[Any, ...]] = []
         self.tensors: list[tuple[Any, ...]] = []
         self.blobs: list[tuple[Any, ...]] = []
+        self.checkpoints: list[tuple[Any, ...]] = []
         self.problems: list[tuple[Any, ...]] = []
         self.files: dict[str, tuple[Any, ...]] = {}
         self.events: dict[int, int] = {}
@@ -556,6 +568,7 @@ class _Batch:
             ("_tags", self.tags, _TAG_COLUMNS),
             ("_tensors", self.tensors, _TENSOR_COLUMNS),
             ("_blobs", self.blobs, _BLOB_COLUMNS),
+            ("_checkpoints", self.checkpoints, ["run_id", "step", "wall_time", "path", "message"]),
             ("_problems", self.problems, ["run_id", "path", "message"]),
         ):
             if rows:
@@ -608,6 +621,8 @@ def _columns(rows: list[tuple[Any, ...]], names: list[str]) -> dict[str, Any]:
     return columns
 
 
+# The tables of rows at a step: a purge (a restart at step S) drops a run's rows at S or later.
+_STEP_TABLES = ("_scalars", "_tensors", "_blobs", "_checkpoints")
 _TAG_COLUMNS = [
     "run_id",
     "tag_id",

@@ -3,7 +3,7 @@
 Every read goes through a :class:`DataProvider`: list runs (with their
 problems and counts), list tags per plugin, read a scalar series (with
 spike-preserving downsampling), read tensors, list blobs and read one, read
-hyperparameters. Unknown runs and tags raise
+hyperparameters, list checkpoints. Unknown runs and tags raise
 :class:`~stepscope.errors.NotFoundError`; bad arguments raise
 :class:`~stepscope.errors.UsageError`. ``docs/store.md`` documents it.
 """
@@ -86,6 +86,16 @@ class BlobPoint:
     wall_time: float
     index: int
     ref: BlobRef
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint saved during a run: a ``SessionLog CHECKPOINT`` event's step, time and path."""
+
+    run: str
+    step: int
+    wall_time: float
+    path: str
 
 
 class DataProvider:
@@ -428,6 +438,32 @@ class DataProvider:
         ).fetchall():
             found.setdefault(run, {}).update(_session_hparams(bytes(metadata)))
         return sorted(found.items())
+
+    def checkpoints(self, run: str | None = None) -> list[Checkpoint]:
+        """The checkpoints of one run (or of every run), by run, then step, then logged order.
+
+        One per ``SessionLog CHECKPOINT`` event; a restart at step S (``SessionLog
+        START``) drops the earlier ones at S or later, as it drops values. A run
+        without checkpoints gives ``[]``; an unknown run raises :class:`NotFoundError`.
+
+        Example::
+
+            for found in provider.checkpoints("train"):
+                print(found.step, found.path)  # 1000 /runs/train/ckpt-1000.pt
+        """
+        where, parameters = "", []
+        if run is not None:
+            where, parameters = " WHERE run_id = ?", [self._run_id(run)]
+        rows = (
+            self.index.cursor()
+            .execute(
+                "SELECT r.name, c.step, c.wall_time, c.path FROM _checkpoints c "
+                f"JOIN _runs r USING (run_id){where} ORDER BY r.name, c.step, c.rowid",
+                parameters,
+            )
+            .fetchall()
+        )
+        return [Checkpoint(name, int(step), float(wall), path) for name, step, wall, path in rows]
 
     def last_scalars(self) -> pd.DataFrame:
         """The last value of every scalar series (highest step, last logged): run, tag, value."""
