@@ -241,6 +241,8 @@ def test_keyword_inputs_and_parameter_free_matmuls() -> None:
     )
     root = result.layers[0]
     assert root.input_shapes == [[2, 5, 8], [2, 5]]
+    theirs = torchinfo.summary(model, input_data=inputs, scale=0.5, verbose=0)
+    assert not theirs.summary_list[0].input_size  # keyword inputs are missing there
     assert root.output_shapes == [[2, 5, 2], [2, 5, 5]]
     assert root.macs == 2 * 5 * 5 * 16  # hidden @ hidden.T, in the model's own forward
     assert result.total_mult_adds == torch_macs(model, **inputs) == 2 * 5 * (8 * 16 + 16 * 2) + 800
