@@ -3,20 +3,30 @@
 TensorBoard's flags work. The server binds to 127.0.0.1 unless ``--host`` or
 ``--bind_all`` says otherwise; bound beyond loopback it requires the token
 that the printed URL carries, unless ``--no_auth``.
+
+While it runs, the server describes itself (pid, port, options) in a file of
+the user's info directory (:func:`info_dir`), so that the notebook magic
+(:mod:`stepscope.notebook`) can find, reuse and stop it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
+import json
+import os
 import secrets
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from stepscope import __version__
 from stepscope.errors import StepscopeError, UsageError
 
 DEFAULT_PORT = 6006
@@ -135,6 +145,61 @@ def bind(host: str, port: int | None, echo: Callable[[str], None]) -> socket.soc
     )
 
 
+def info_dir() -> Path:
+    """The user's directory of running servers (one ``<pid>.json`` each), created private.
+
+    It lives in the temporary directory (``$TMPDIR``), named per user on a
+    shared machine. Raises ``UsageError`` if someone else owns it.
+    """
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    path = Path(tempfile.gettempdir()) / (
+        ".stepscope-info" + (f"-{uid}" if uid is not None else "")
+    )
+    path.mkdir(mode=0o700, exist_ok=True)
+    found = path.lstat()
+    if path.is_symlink() or (uid is not None and found.st_uid != uid):
+        # Another user could read our tokens or plant entries: refuse rather than trust it.
+        raise UsageError(f"{path} is not a directory of yours; remove it (or set TMPDIR)")
+    return path
+
+
+def write_info(
+    options: ServeOptions,
+    *,
+    host: str,
+    port: int,
+    prefix: str,
+    token: str | None,
+    echo: Callable[[str], None],
+) -> Path | None:
+    """Describes this server in :func:`info_dir`; a failure only costs the notebook its view of it."""
+    info = {
+        "pid": os.getpid(),
+        "port": port,
+        "host": host,
+        "path_prefix": prefix,
+        "token": token,
+        "cwd": os.getcwd(),
+        "started": time.time(),
+        "version": __version__,
+        "options": dataclasses.asdict(options),
+    }
+    try:
+        path = info_dir() / f"{os.getpid()}.json"
+        partial = path.with_suffix(".partial")
+        # Private (it may hold the token), and renamed into place so no reader sees half of it.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(info, file)
+        os.replace(partial, path)
+    except (OSError, StepscopeError) as error:
+        echo(
+            f"warning: could not write the server's info file ({error}); %stepscope will not see it"
+        )
+        return None
+    return path
+
+
 def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     """Run the server until interrupted (Ctrl-C)."""
     import uvicorn
@@ -163,7 +228,10 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
         sock.close()
         raise
     data = DataProvider(index)
+    info = None
     try:
+        port = sock.getsockname()[1]
+        info = write_info(options, host=host, port=port, prefix=prefix, token=token, echo=echo)
         echo(f"Reading {spec} into the index {index.path} ...")
         started = time.perf_counter()
         shown = [started]
@@ -207,7 +275,6 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
         )
         server = uvicorn.Server(config)
         holder.append(server)  # event streams end when the server is told to stop
-        port = sock.getsockname()[1]
         name = "localhost" if is_loopback(host) else socket.gethostname()
         url = f"http://{name}:{port}{prefix}/" + (f"?token={token}" if token else "")
         echo(f"stepscope is serving {spec} at {url} (Ctrl-C to stop)")
@@ -221,6 +288,8 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
         # Ctrl-C, while reading the logdir or after uvicorn shut down and re-raised it.
         echo("stepscope stopped.")
     finally:
+        if info is not None:
+            info.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             sock.close()
         index.close()
