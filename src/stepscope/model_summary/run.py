@@ -89,6 +89,7 @@ def run_pass(
                 output = model(*args, **kwargs)
                 result.forward_peak = _peak(meter, cuda, held)
                 tracer.counting = False
+                tracer.allocate_only = True
                 result.phase = "backward"
                 if backward:
                     _backward(output, result)
