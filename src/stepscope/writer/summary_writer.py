@@ -533,6 +533,26 @@ class SummaryWriter:
             for key, value in metric_dict.items():
                 session.add_scalar(key, value, global_step)
 
+    # -- checkpoints ----------------------------------------------------------
+
+    def add_checkpoint(
+        self,
+        path: str | os.PathLike[str],
+        global_step: Any = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Mark that a checkpoint was saved at this step (a ``SessionLog`` CHECKPOINT event).
+
+        :class:`stepscope.CheckpointManager` calls this for each save when given
+        the writer. Example: ``writer.add_checkpoint("checkpoints/ckpt-500.pt", 500)``
+        """
+        session_log = event_pb2.SessionLog(
+            status=event_pb2.SessionLog.CHECKPOINT, checkpoint_path=os.fspath(path)
+        )
+        wall = time.time() if walltime is None else float(walltime)
+        event = event_pb2.Event(wall_time=wall, step=to_step(global_step), session_log=session_log)
+        self._get_file_writer().add_event_bytes(message_event(event))
+
     # -- lifecycle ------------------------------------------------------------
 
     def flush(self) -> None:
