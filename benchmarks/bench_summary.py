@@ -4,10 +4,12 @@ Both summarize the same model on the same input shape in one process, in
 alternating order, after one warm-up each; the median of the repeats is
 reported, with the ratio and the difference in the totals each reports.
 
-stepscope is timed twice: as called by default (one forward and one backward
-pass, for the measured peak memory) and with ``measure_memory=False`` (one
-forward pass, as torchinfo runs). Both count what torchinfo does not
-(attention, activations, norms) and check parameter sharing.
+stepscope is timed three ways: as called by default (a forward and a
+backward pass for the measured peak memory, allocating every result on the
+device without computing it), with ``measure_memory=False`` (the forward
+only), and with ``compute=True`` (every kernel run, as torchinfo's pass
+does). All count what torchinfo does not (attention, activations, norms) and
+check parameter sharing.
 
 Usage::
 
@@ -58,6 +60,9 @@ def main() -> None:
         ),
         "stepscope (default: + backward, measured memory)": lambda: stepscope.summary(
             model, input_size=shape, verbose=0
+        ),
+        "stepscope (compute=True: every kernel run)": lambda: stepscope.summary(
+            model, input_size=shape, verbose=0, compute=True
         ),
     }
     times: dict[str, list[float]] = {name: [] for name in runners}

@@ -263,16 +263,34 @@ def test_other_ops_count_activations_pooling_norms_and_softmax() -> None:
     assert softmax.total_mult_adds == 0
 
 
+class LSTMOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(64, 128, num_layers=2, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x)[0]
+
+
 @pytest.mark.parametrize(
-    ("make", "size"),
+    ("make", "size", "tolerance"),
     [
-        (lambda: nn.Sequential(nn.Linear(512, 2048), nn.ReLU(), nn.Linear(2048, 512)), (256, 512)),
-        (lambda: encoder(2, 128).eval(), (4, 32, 128)),
-        (CNN, (16, 3, 32, 32)),
+        (
+            lambda: nn.Sequential(nn.Linear(512, 2048), nn.ReLU(), nn.Linear(2048, 512)),
+            (256, 512),
+            0.05,
+        ),
+        (lambda: encoder(2, 128).eval(), (4, 32, 128), 0.05),
+        (CNN, (16, 3, 32, 32), 0.05),
+        # oneDNN's LSTM kernels allocate scratch inside one operation: not a
+        # tensor, so not seen (about 17% of this pass's peak).
+        (LSTMOut, (8, 50, 64), 0.2),
     ],
-    ids=["mlp", "transformer", "cnn"],
+    ids=["mlp", "transformer", "cnn", "lstm"],
 )
-def test_measured_peak_memory_agrees_with_the_allocator(make: Any, size: tuple[int, ...]) -> None:
+def test_measured_peak_memory_agrees_with_the_allocator(
+    make: Any, size: tuple[int, ...], tolerance: float
+) -> None:
     # The profiler's side runs a real backward; ours allocates the products'
     # results in the backward without computing them.
     from torch.profiler import ProfilerActivity, profile
@@ -299,7 +317,8 @@ def test_measured_peak_memory_agrees_with_the_allocator(make: Any, size: tuple[i
         peak = max(peak, current)
     measured = result.totals.measured_peak_bytes
     assert measured is not None
-    assert measured - held == pytest.approx(peak, rel=0.05)
+    assert measured - held == pytest.approx(peak, rel=tolerance)
+    assert measured - held <= peak * 1.01
     assert result.totals.measured_forward_peak_bytes is not None
     assert held < result.totals.measured_forward_peak_bytes <= measured
     assert all(
@@ -462,3 +481,57 @@ def test_an_error_in_the_models_own_code_is_reported_once() -> None:
 def test_bad_arguments_are_one_clear_line(kwargs: dict[str, Any], expected: str) -> None:
     with pytest.raises(UsageError, match=expected):
         quiet(nn.Linear(4, 2), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "size"),
+    [
+        (CNN, (4, 3, 32, 32)),
+        (lambda: encoder(2), (2, 10, 64)),
+        (Looped, (4, 16)),
+        (LSTMOut, (2, 7, 64)),
+    ],
+    ids=["cnn", "transformer", "looped", "lstm"],
+)
+def test_without_arithmetic_gives_what_computing_gives(make: Any, size: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    model = make()
+    fast = quiet(model, input_size=size)
+    full = quiet(model, input_size=size, compute=True)
+    assert not any("computed" in note for note in fast.notes)
+    records = [
+        {k: v for k, v in record.items() if k != "depth_index"}
+        for record in fast.to_dict()["layers"]
+    ]
+    assert records == [
+        {k: v for k, v in record.items() if k != "depth_index"}
+        for record in full.to_dict()["layers"]
+    ]
+    assert fast.totals.total_mult_adds == full.totals.total_mult_adds
+    assert fast.totals.measured_peak_bytes == pytest.approx(
+        full.totals.measured_peak_bytes, rel=0.01
+    )
+
+
+def test_a_model_that_reads_values_is_computed() -> None:
+    class Gate(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up = nn.Linear(8, 8)
+            self.down = nn.Linear(8, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.up(x)
+            kept = h[h.sum(-1) > 0]  # as many rows as the values say
+            if float(kept.detach().abs().mean()) > 1e6:  # a value read into Python
+                raise AssertionError("unreachable with real values")
+            return self.down(kept)
+
+    torch.manual_seed(0)
+    model = Gate()
+    x = torch.randn(64, 8)
+    expected_rows = int((model.up(x).sum(-1) > 0).sum())
+    result = quiet(model, input_data=x)
+    assert any("reads tensor values" in note for note in result.notes)
+    down = next(layer for layer in result.layers if layer.name == "down")
+    assert down.output_shapes == [[expected_rows, 2]]

@@ -47,6 +47,7 @@ def summary(
     row_settings: Iterable[str] | None = None,
     verbose: int | None = None,
     measure_memory: bool = True,
+    compute: bool = False,
     writer: Any = None,
     **kwargs: Any,
 ) -> ModelSummary:
@@ -59,6 +60,11 @@ def summary(
 
     * ``measure_memory``: also run one backward pass and report the measured
       peak memory of forward and backward next to the estimate (default on);
+    * ``compute``: run the model's arithmetic. By default the operations only
+      allocate their results (on the real device, with the real layouts),
+      which gives the same shapes, counts and memory in a fraction of the
+      time; a model that reads tensor values (``item()``, boolean masks) is
+      detected and computed anyway;
     * ``writer``: a SummaryWriter to log the table to (``model/summary``).
 
     ``cache_forward_pass`` is accepted for torchinfo's callers and has no
@@ -92,7 +98,9 @@ def summary(
         call_kwargs = to_device(call_kwargs, target if device is not None else None)
     call_kwargs.update(to_device(kwargs, target if device is not None else None))
     if given:
-        passed = run.run_pass(model, args, call_kwargs, mode or "eval", measure_memory, target)
+        passed = run.run_pass(
+            model, args, call_kwargs, mode or "eval", measure_memory, target, compute
+        )
     else:
         passed = run.PassResult(None)
     from stepscope.model_summary.assemble import assemble

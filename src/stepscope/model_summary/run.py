@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from stepscope.errors import StepscopeError
+from stepscope.model_summary.allocate import NeedsValues
 from stepscope.model_summary.memory import CudaMeter, StorageMeter, storage_bytes
 from stepscope.model_summary.trace import Layer, Tracer, tensors_in
 
@@ -72,11 +73,42 @@ def run_pass(
     mode: str,
     backward: bool,
     device: torch.device,
+    compute: bool = False,
 ) -> PassResult:
-    """One forward (and, with ``backward``, one backward) pass, traced."""
+    """One forward (and, with ``backward``, one backward) pass, traced.
+
+    Unless ``compute``, the pass first runs without arithmetic (allocate.py);
+    if the model needs values, or anything goes wrong that way, it runs again
+    computing everything, and only that run's errors are reported.
+    """
+    if not compute:
+        try:
+            result = _attempt(model, args, kwargs, mode, backward, device, True)
+        except NeedsValues as signal:
+            reason = f"it reads tensor values ({signal})"
+        else:
+            if result.error is None:
+                return result
+            reason = f"{type(result.error).__name__} without arithmetic"
+        result = _attempt(model, args, kwargs, mode, backward, device, False)
+        result.notes.append(f"the model ran with its arithmetic computed: {reason}")
+        return result
+    return _attempt(model, args, kwargs, mode, backward, device, False)
+
+
+def _attempt(
+    model: Any,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    mode: str,
+    backward: bool,
+    device: torch.device,
+    without_arithmetic: bool,
+) -> PassResult:
     on_cuda = device.type == "cuda"
     meter = StorageMeter() if backward and not on_cuda else None
     tracer = Tracer(model, meter)
+    tracer.without_arithmetic = without_arithmetic
     result = PassResult(None)
     with _model_left_as_it_was(model, mode):
         held = [*model.parameters(), *model.buffers(), *tensors_in((args, kwargs))]

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves, tree_map_only
 
+from stepscope.model_summary.allocate import PRODUCTS, allocated_like, without_arithmetic
 from stepscope.model_summary.flops import mult_adds, other_ops
 from stepscope.model_summary.memory import StorageMeter
 
@@ -98,40 +98,6 @@ def _collect(value: Any, add: Any, depth: int) -> None:
             _collect(getattr(value, name, None), add, depth + 1)
 
 
-aten = torch.ops.aten
-# The operations whose results' values the memory measurement does not need:
-# their outputs are allocated (same shapes, strides, dtypes, device) but not
-# computed. Everything else (gradient accumulation, elementwise work) runs.
-PRODUCTS = {
-    aten.mm,
-    aten.addmm,
-    aten.bmm,
-    aten.baddbmm,
-    aten.convolution_backward,
-    aten.mkldnn_rnn_layer_backward,
-    aten._scaled_dot_product_flash_attention_for_cpu_backward,
-    aten._scaled_dot_product_flash_attention_backward,
-    aten._scaled_dot_product_efficient_attention_backward,
-    aten._efficient_attention_backward,
-    aten._flash_attention_backward,
-}
-
-
-def allocated_like(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """What ``func`` would return, allocated but not computed (its meta kernel gives the layout)."""
-    device = next(t.device for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor))
-    try:
-        meta_args, meta_kwargs = tree_map_only(torch.Tensor, lambda t: t.to("meta"), (args, kwargs))
-        shapes = func(*meta_args, **meta_kwargs)
-    except (NotImplementedError, RuntimeError):  # no meta kernel: compute it after all
-        return func(*args, **kwargs)
-    return tree_map_only(
-        torch.Tensor,
-        lambda m: torch.empty_strided(m.shape, m.stride(), dtype=m.dtype, device=device),
-        shapes,
-    )
-
-
 class Tracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Records the calls of ``model``'s modules and what each costs, while active."""
 
@@ -140,7 +106,10 @@ class Tracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.model = model
         self.meter = meter
         self.counting = True
-        # In the backward pass, the matrix products only allocate their results.
+        # Every operation allocates its results without computing them
+        # (see allocate.py); or, when the pass computes, only the backward
+        # pass's matrix products do.
+        self.without_arithmetic = False
         self.allocate_only = False
         self.root: Layer | None = None
         self.stack: list[Layer] = []
@@ -158,7 +127,9 @@ class Tracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
-        if self.allocate_only and func.overloadpacket in PRODUCTS:
+        if self.without_arithmetic:
+            out = without_arithmetic(func, args, kwargs)
+        elif self.allocate_only and func.overloadpacket in PRODUCTS:
             out = allocated_like(func, args, kwargs)
         else:
             out = func(*args, **kwargs)
