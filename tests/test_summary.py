@@ -438,6 +438,10 @@ def test_a_forward_that_raises_reports_where_and_the_layers_reached() -> None:
     partial = {layer.name: layer for layer in caught.value.summary.layers}
     assert partial["conv"].output_shapes == [[2, 8, 10, 10]]
     assert partial["fc2"].call == 0
+    failed_row = next(
+        line for line in str(caught.value.summary).splitlines() if "Linear: 1-2" in line
+    )
+    assert "(failed here)" in failed_row
     assert isinstance(caught.value.__cause__, RuntimeError)
 
     with pytest.raises(

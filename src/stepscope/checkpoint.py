@@ -17,7 +17,6 @@ import operator
 import os
 import pickle
 import re
-import secrets
 import time
 import zipfile
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
 from stepscope.errors import NotFoundError, StepscopeError, UnprocessableError, UsageError
+from stepscope.files import write_atomically
 from stepscope.warnings import warn_once
 
 if TYPE_CHECKING:
@@ -399,21 +399,9 @@ def _write_index(directory: str, name: str, state: _State) -> None:
 
 
 def _atomic_write(final: str, write: Callable[[IO[bytes]], object]) -> None:
-    """Write ``final`` so that it is either the old file or the complete new one."""
-    directory, base = os.path.split(final)
-    temporary = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    """Write ``final`` durably: either the old file or the complete new one (stepscope.files)."""
     try:
-        try:
-            with open(temporary, "xb") as file:
-                write(file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, final)
-            _fsync_directory(directory)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(temporary)
-            raise
+        write_atomically(final, write, durable=True)
     except OSError as error:
         raise _write_error(final, error) from error
 
@@ -423,17 +411,6 @@ def _write_error(path: str, error: OSError) -> CheckpointWriteError:
         f"cannot write {path}: {error.strerror or error}; checkpoints need a writable "
         "directory with free space (choose another directory or free some)"
     )
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename itself durable; Windows cannot open a directory for this.
-    if os.name == "nt":
-        return
-    descriptor = os.open(directory or ".", os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_stale_temporaries(directory: str, name: str) -> None:

@@ -8,7 +8,7 @@
 // tensors carry one) yet.
 
 import "./audio.css";
-import { errorText, getJson, request } from "./api";
+import { getJson, request } from "./api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { runColor } from "./colors";
 import { formatDuration } from "./format";
@@ -261,7 +261,7 @@ class AudioCard extends LazyCard {
   private clips: AudioClip[] = [];
   private slider: StepSlider;
   private frame: HTMLElement;
-  private message = messageLine();
+  protected readonly message = messageLine();
   private shows = 0;
   private shownUrls = "";
 
@@ -280,19 +280,17 @@ class AudioCard extends LazyCard {
   }
 
   protected async load(stale: () => boolean): Promise<void> {
-    try {
-      const params = new URLSearchParams({ run: this.run, tag: this.tag });
-      const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
-      if (stale()) return; // a newer load is on its way
-      this.blobs = body.blobs;
-      this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))].sort((a, b) => a - b));
-      this.show();
-    } catch (error) {
-      if (stale()) return;
-      this.shownUrls = ""; // the next load draws afresh
-      this.message.show(errorText(error), true);
-      this.card.dataset.state = "error";
-    }
+    const params = new URLSearchParams({ run: this.run, tag: this.tag });
+    const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
+    if (stale()) return; // a newer load is on its way
+    this.blobs = body.blobs;
+    this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))].sort((a, b) => a - b));
+    this.show();
+  }
+
+  protected override failed(error: unknown): void {
+    this.shownUrls = ""; // the next load draws afresh
+    super.failed(error);
   }
 
   private show(): void {

@@ -2,7 +2,7 @@
 // and TagCardsView, a grid of cards (one per run and tag of some plugins)
 // that load only once they scroll near the viewport.
 
-import type { TagMeta, TagsByRun } from "./api";
+import { errorText, type TagMeta, type TagsByRun } from "./api";
 import { runColor } from "./colors";
 import { el } from "./runs";
 import { compileFilter, type Store } from "./state";
@@ -73,6 +73,7 @@ export interface TagCard {
  */
 export abstract class LazyCard implements TagCard {
   abstract readonly card: HTMLElement;
+  protected abstract readonly message: MessageLine;
   private near = false;
   private fetched = false;
   private loads = 0;
@@ -90,11 +91,21 @@ export abstract class LazyCard implements TagCard {
   private start(): void {
     this.fetched = true;
     const load = ++this.loads;
-    void this.load(() => load !== this.loads);
+    const stale = () => load !== this.loads;
+    this.load(stale).catch((error: unknown) => {
+      // Only the newest load's failure is shown; an aborted fetch is not one.
+      if (!stale() && (error as Error).name !== "AbortError") this.failed(error);
+    });
   }
 
   /** Fetches and shows the data; ``stale()`` turns true once a newer load has begun (its answer wins). */
   protected abstract load(stale: () => boolean): Promise<void>;
+
+  /** Says on the card why its newest load failed. */
+  protected failed(error: unknown): void {
+    this.message.show(errorText(error), true);
+    this.card.dataset.state = "error";
+  }
 }
 
 export interface TagCardsOptions<C extends TagCard> {
@@ -231,7 +242,12 @@ export class StepSlider {
 }
 
 /** A card's message line (errors, "no data yet"); hidden when empty. */
-export function messageLine(): { root: HTMLElement; show: (text: string, error?: boolean) => void } {
+export interface MessageLine {
+  root: HTMLElement;
+  show: (text: string, error?: boolean) => void;
+}
+
+export function messageLine(): MessageLine {
   const root = el("div", "card-message");
   root.hidden = true;
   return {

@@ -7,7 +7,7 @@
 // bands between percentiles of each step, drawn by uPlot.
 
 import uPlot from "uplot";
-import { errorText, tensorPoints } from "./api";
+import { tensorPoints } from "./api";
 import { messageLine, runLabel, LazyCard, TagCardsView, type View } from "./cards";
 import { faint, runColor } from "./colors";
 import { formatStep, formatValue } from "./format";
@@ -76,7 +76,7 @@ abstract class HistogramTagCard extends LazyCard {
   protected plot: HTMLElement;
   protected tooltip: HTMLElement;
   private note: HTMLElement;
-  private message = messageLine();
+  protected readonly message = messageLine();
   private controller: AbortController | null = null;
 
   constructor(
@@ -103,18 +103,12 @@ abstract class HistogramTagCard extends LazyCard {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
-    try {
-      const data = await loadHistograms(this.run, this.tag, controller.signal);
-      if (stale()) return;
-      this.note.textContent = readingNote(data); // text, never HTML
-      this.note.hidden = this.note.textContent === "";
-      this.message.show(data.histograms.length === 0 ? "No histograms yet." : "");
-      this.show(data);
-    } catch (error) {
-      if (stale() || (error as Error).name === "AbortError") return;
-      this.message.show(errorText(error), true);
-      this.card.dataset.state = "error";
-    }
+    const data = await loadHistograms(this.run, this.tag, controller.signal);
+    if (stale()) return;
+    this.note.textContent = readingNote(data); // text, never HTML
+    this.note.hidden = this.note.textContent === "";
+    this.message.show(data.histograms.length === 0 ? "No histograms yet." : "");
+    this.show(data);
   }
 
   /** Draws the data (the card says "drawn" once it is on screen, with finished()). */

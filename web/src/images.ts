@@ -2,7 +2,7 @@
 // (TensorBoard keeps 10 per tag; stepscope keeps them all). The bytes are
 // fetched when a card scrolls into view, from URLs the browser may cache for good.
 
-import { ApiError, errorText, getJson, request } from "./api";
+import { ApiError, getJson, request } from "./api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { button, cardHead, el } from "./runs";
 import type { Store } from "./state";
@@ -25,7 +25,7 @@ class ImageCard extends LazyCard {
   private slider: StepSlider;
   private frame: HTMLElement;
   private fullLinks = el("div", "image-links");
-  private message = messageLine();
+  protected readonly message = messageLine();
 
   constructor(
     readonly run: string,
@@ -50,18 +50,12 @@ class ImageCard extends LazyCard {
   }
 
   protected async load(stale: () => boolean): Promise<void> {
-    try {
-      const params = new URLSearchParams({ run: this.run, tag: this.tag });
-      const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
-      if (stale()) return;
-      this.blobs = body.blobs;
-      this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))]);
-      this.show();
-    } catch (error) {
-      if (stale()) return;
-      this.message.show(errorText(error), true);
-      this.card.dataset.state = "error";
-    }
+    const params = new URLSearchParams({ run: this.run, tag: this.tag });
+    const body = await getJson<{ blobs: BlobInfo[] }>(`api/blobs?${params}`);
+    if (stale()) return;
+    this.blobs = body.blobs;
+    this.slider.setSteps([...new Set(this.blobs.map((b) => b.step))]);
+    this.show();
   }
 
   /** An image that cannot be shown leaves a placeholder saying why; the other images stay. */

@@ -8,7 +8,7 @@
 import "./mesh.css";
 import type * as Three from "three";
 import type { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { ApiError, errorText, getJson, request } from "./api";
+import { ApiError, getJson, request } from "./api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { runColor } from "./colors";
 import { button, cardHead, el } from "./runs";
@@ -211,7 +211,7 @@ function makeLight(kit: Kit, spec: Record<string, unknown>): Three.Light | null 
 class MeshCard extends LazyCard {
   readonly card: HTMLElement;
   private slider: StepSlider;
-  private message = messageLine();
+  protected readonly message = messageLine();
   private canvas: HTMLCanvasElement;
   private frame: HTMLElement;
   private itemSelect: HTMLSelectElement;
@@ -263,16 +263,17 @@ class MeshCard extends LazyCard {
   }
 
   protected async load(stale: () => boolean): Promise<void> {
-    try {
-      const params = new URLSearchParams({ run: this.run, name: this.name });
-      const body = await getJson<{ meshes: MeshInfo[] }>(`api/meshes?${params}`);
-      if (stale()) return;
-      this.info = body.meshes[0];
-      this.slider.setSteps(this.info.steps);
-      await this.show();
-    } catch (error) {
-      if (!stale()) this.fail(errorText(error));
-    }
+    const params = new URLSearchParams({ run: this.run, name: this.name });
+    const body = await getJson<{ meshes: MeshInfo[] }>(`api/meshes?${params}`);
+    if (stale()) return;
+    this.info = body.meshes[0];
+    this.slider.setSteps(this.info.steps);
+    await this.show();
+  }
+
+  protected override failed(error: unknown): void {
+    this.clearShape();
+    super.failed(error);
   }
 
   private async show(): Promise<void> {

@@ -9,7 +9,7 @@
 // are left out as TensorBoard does. The card says how many were not drawn.
 
 import uPlot from "uplot";
-import { ApiError, errorText, tensorPoints, type TensorPoint } from "./api";
+import { ApiError, tensorPoints, type TensorPoint } from "./api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { faint, runColor } from "./colors";
 import { formatStep, formatValue } from "./format";
@@ -122,7 +122,7 @@ class PrCurveCard extends LazyCard {
   private tooltip: HTMLElement;
   private marker: HTMLElement;
   private note: HTMLElement;
-  private message = messageLine();
+  protected readonly message = messageLine();
   private slider: StepSlider;
   private u: uPlot | null = null;
   private curves: Curve[] = [];
@@ -161,19 +161,13 @@ class PrCurveCard extends LazyCard {
   }
 
   protected async load(stale: () => boolean): Promise<void> {
-    try {
-      const points = await tensorPoints(this.run, this.tag);
-      if (stale()) return;
-      const curves = parseCurves(points);
-      if (typeof curves === "string") throw new ApiError(0, curves);
-      this.curves = curves;
-      this.slider.setSteps(curves.map((c) => c.step));
-      this.show();
-    } catch (error) {
-      if (stale()) return;
-      this.message.show(errorText(error), true);
-      this.card.dataset.state = "error";
-    }
+    const points = await tensorPoints(this.run, this.tag);
+    if (stale()) return;
+    const curves = parseCurves(points);
+    if (typeof curves === "string") throw new ApiError(0, curves);
+    this.curves = curves;
+    this.slider.setSteps(curves.map((c) => c.step));
+    this.show();
   }
 
   private show(): void {

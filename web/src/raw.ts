@@ -3,7 +3,7 @@
 // the first values), with a slider that reaches every step.
 
 import "./raw.css";
-import { errorText, fetchTensors, type TensorPoint } from "./api";
+import { fetchTensors, type TensorPoint } from "./api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { formatStep, formatValue, formatWall } from "./format";
 import { cardHead, el } from "./runs";
@@ -47,7 +47,7 @@ class RawCard extends LazyCard {
   private points: TensorPoint[] = [];
   private slider: StepSlider;
   private rows: HTMLTableSectionElement;
-  private message = messageLine();
+  protected readonly message = messageLine();
 
   constructor(
     readonly run: string,
@@ -74,17 +74,11 @@ class RawCard extends LazyCard {
   }
 
   protected async load(stale: () => boolean): Promise<void> {
-    try {
-      const points = await fetchTensors(this.run, this.tag);
-      if (stale()) return; // a newer load is on its way
-      this.points = points;
-      this.slider.setSteps(points.map((p) => p.step));
-      this.show();
-    } catch (error) {
-      if (stale()) return;
-      this.message.show(errorText(error), true);
-      this.card.dataset.state = "error";
-    }
+    const points = await fetchTensors(this.run, this.tag);
+    if (stale()) return; // a newer load is on its way
+    this.points = points;
+    this.slider.setSteps(points.map((p) => p.step));
+    this.show();
   }
 
   private show(): void {

@@ -4,7 +4,7 @@
 // rank 1 and 2 are tables whose cells are Markdown, as in TensorBoard.
 
 import "./text.css";
-import { errorText, fetchTensors, type TensorPoint } from "./api";
+import { fetchTensors, type TensorPoint } from "./api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "./cards";
 import { renderMarkdown } from "./markdown";
 import { button, cardHead, el } from "./runs";
@@ -73,7 +73,7 @@ class TextCard extends LazyCard {
   private slider: StepSlider;
   private body: HTMLElement;
   private warning: HTMLElement;
-  private message = messageLine();
+  protected readonly message = messageLine();
   private shown: TensorPoint | null = null;
 
   constructor(
@@ -96,18 +96,16 @@ class TextCard extends LazyCard {
   }
 
   protected async load(stale: () => boolean): Promise<void> {
-    try {
-      const points = await fetchTensors(this.run, this.tag);
-      if (stale()) return; // a newer load is on its way
-      this.points = points;
-      this.slider.setSteps(points.map((p) => p.step));
-      this.show();
-    } catch (error) {
-      if (stale()) return;
-      this.shown = null; // the next load renders afresh
-      this.message.show(errorText(error), true);
-      this.card.dataset.state = "error";
-    }
+    const points = await fetchTensors(this.run, this.tag);
+    if (stale()) return; // a newer load is on its way
+    this.points = points;
+    this.slider.setSteps(points.map((p) => p.step));
+    this.show();
+  }
+
+  protected override failed(error: unknown): void {
+    this.shown = null; // the next load renders afresh
+    super.failed(error);
   }
 
   private show(): void {

@@ -34,6 +34,7 @@ import numpy as np
 import yaml
 
 from stepscope.errors import UsageError
+from stepscope.files import write_atomically
 from stepscope.plugins.hparams.summary import hparams_values
 from stepscope.proto import summary_pb2
 from stepscope.values import is_torch_tensor, to_numpy
@@ -286,10 +287,7 @@ class StepscopeLogger(Logger):
             return
         text = yaml.safe_dump(_yaml_plain(self.hparams), sort_keys=False, allow_unicode=True)
         # Written whole, then renamed: a dashboard reading the logdir never sees half a file.
-        partial = path + ".partial"
-        with open(partial, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(partial, path)
+        write_atomically(path, lambda file: file.write(text.encode("utf-8")))
         self._hparams_saved = True
 
     def __getstate__(self) -> dict[str, Any]:

@@ -98,9 +98,8 @@ def summary(
         call_kwargs = to_device(call_kwargs, target if device is not None else None)
     call_kwargs.update(to_device(kwargs, target if device is not None else None))
     if given:
-        passed = run.run_pass(
-            model, args, call_kwargs, mode or "eval", measure_memory, target, compute
-        )
+        request = run.PassRequest(model, args, call_kwargs, mode or "eval", measure_memory, target)
+        passed = run.run_pass(request, compute)
     else:
         passed = run.PassResult(None)
     from stepscope.model_summary.assemble import assemble

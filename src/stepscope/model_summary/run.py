@@ -66,51 +66,49 @@ def _model_left_as_it_was(model: Any, mode: str) -> Iterator[None]:
                 buffer.copy_(saved)
 
 
-def run_pass(
-    model: Any,
-    args: list[Any],
-    kwargs: dict[str, Any],
-    mode: str,
-    backward: bool,
-    device: torch.device,
-    compute: bool = False,
-) -> PassResult:
-    """One forward (and, with ``backward``, one backward) pass, traced.
+@dataclass
+class PassRequest:
+    """What to run: the model, its arguments, and how."""
+
+    model: Any
+    args: list[Any]
+    kwargs: dict[str, Any]
+    mode: str  # "train" or "eval"
+    backward: bool  # also run one backward pass (to measure memory)
+    device: torch.device
+
+
+def run_pass(request: PassRequest, compute: bool = False) -> PassResult:
+    """One forward (and, with ``request.backward``, one backward) pass, traced.
 
     Unless ``compute``, the pass first runs without arithmetic (allocate.py);
     if the model needs values, or anything goes wrong that way, it runs again
     computing everything, and only that run's errors are reported.
     """
-    if not compute:
-        try:
-            result = _attempt(model, args, kwargs, mode, backward, device, True)
-        except NeedsValues as signal:
-            reason = f"it reads tensor values ({signal})"
-        else:
-            if result.error is None:
-                return result
-            reason = f"{type(result.error).__name__} without arithmetic"
-        result = _attempt(model, args, kwargs, mode, backward, device, False)
-        result.notes.append(f"the model ran with its arithmetic computed: {reason}")
-        return result
-    return _attempt(model, args, kwargs, mode, backward, device, False)
+    if compute:
+        return _attempt(request, without_arithmetic=False)
+    try:
+        result = _attempt(request, without_arithmetic=True)
+    except NeedsValues as signal:
+        reason = f"it reads tensor values ({signal})"
+    else:
+        if result.error is None:
+            return result
+        reason = f"{type(result.error).__name__} without arithmetic"
+    result = _attempt(request, without_arithmetic=False)
+    result.notes.append(f"the model ran with its arithmetic computed: {reason}")
+    return result
 
 
-def _attempt(
-    model: Any,
-    args: list[Any],
-    kwargs: dict[str, Any],
-    mode: str,
-    backward: bool,
-    device: torch.device,
-    without_arithmetic: bool,
-) -> PassResult:
+def _attempt(request: PassRequest, without_arithmetic: bool) -> PassResult:
+    model, args, kwargs = request.model, request.args, request.kwargs
+    backward, device = request.backward, request.device
     on_cuda = device.type == "cuda"
     meter = StorageMeter() if backward and not on_cuda else None
     tracer = Tracer(model, meter)
     tracer.without_arithmetic = without_arithmetic
     result = PassResult(None)
-    with _model_left_as_it_was(model, mode):
+    with _model_left_as_it_was(model, request.mode):
         held = [*model.parameters(), *model.buffers(), *tensors_in((args, kwargs))]
         if meter is not None:
             meter.preload(held)
@@ -120,8 +118,7 @@ def _attempt(
             with tracer, torch.set_grad_enabled(backward):
                 output = model(*args, **kwargs)
                 result.forward_peak = _peak(meter, cuda, held)
-                tracer.counting = False
-                tracer.allocate_only = True
+                tracer.in_backward = True
                 result.phase = "backward"
                 if backward:
                     _backward(output, result)

@@ -240,17 +240,15 @@ def _cells(layer: Layer, result: ModelSummary, fmt: Formatting) -> dict[str, str
     return {
         "kernel_size": str(kernel_size(layer) or "--"),
         "input_size": _shape_text(layer.input_shapes),
-        "output_size": _param_state(layer) if layer.call == 0 else _shape_text(layer.output_shapes),
+        "output_size": "(failed here)"
+        if layer.error is not None
+        else _shape_text(layer.output_shapes),
         "num_params": _params_text(layer, params),
         "params_percent": f"{100 * params / total:.2f}%" if params and total else "--",
         "mult_adds": f"{macs:,}" if macs else "--",
         "other_ops": f"{ops:,}" if ops else "--",
         "trainable": _trainable(layer),
     }
-
-
-def _param_state(layer: Layer) -> str:
-    return "(failed here)" if layer.error is not None else "--"
 
 
 def _params_text(layer: Layer, params: int) -> str:

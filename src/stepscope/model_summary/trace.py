@@ -105,12 +105,11 @@ class Tracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
         super().__init__()  # type: ignore[no-untyped-call]
         self.model = model
         self.meter = meter
-        self.counting = True
-        # Every operation allocates its results without computing them
-        # (see allocate.py); or, when the pass computes, only the backward
-        # pass's matrix products do.
+        # Costs are counted in the forward pass only. Without arithmetic,
+        # every operation allocates its results without computing them (see
+        # allocate.py); otherwise only the backward pass's matrix products do.
+        self.in_backward = False
         self.without_arithmetic = False
-        self.allocate_only = False
         self.root: Layer | None = None
         self.stack: list[Layer] = []
         self.names: dict[int, list[str]] = {}
@@ -129,11 +128,11 @@ class Tracer(TorchDispatchMode):  # type: ignore[no-untyped-call]
         kwargs = kwargs or {}
         if self.without_arithmetic:
             out = without_arithmetic(func, args, kwargs)
-        elif self.allocate_only and func.overloadpacket in PRODUCTS:
+        elif self.in_backward and func.overloadpacket in PRODUCTS:
             out = allocated_like(func, args, kwargs)
         else:
             out = func(*args, **kwargs)
-        if self.counting and self.stack:
+        if not self.in_backward and self.stack:
             layer = self.stack[-1]
             layer.macs += mult_adds(func, args, kwargs, out)
             layer.other_ops += other_ops(func, args, out)

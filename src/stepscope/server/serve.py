@@ -28,6 +28,7 @@ from typing import Any
 
 from stepscope import __version__
 from stepscope.errors import StepscopeError, UsageError
+from stepscope.files import write_atomically
 
 DEFAULT_PORT = 6006
 _PORT_TRIES = 100
@@ -186,12 +187,9 @@ def write_info(
     }
     try:
         path = info_dir() / f"{os.getpid()}.json"
-        partial = path.with_suffix(".partial")
         # Private (it may hold the token), and renamed into place so no reader sees half of it.
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(info, file)
-        os.replace(partial, path)
+        text = json.dumps(info).encode("utf-8")
+        write_atomically(path, lambda file: file.write(text), mode=0o600)
     except (OSError, StepscopeError) as error:
         echo(
             f"warning: could not write the server's info file ({error}); %stepscope will not see it"
