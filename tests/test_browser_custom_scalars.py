@@ -72,7 +72,9 @@ def test_the_layout_of_torch_and_our_writers_is_drawn(start_server, open_page, t
     logdir = tmp_path / "logs"
     _write(logdir)
     server = start_server(logdir)
-    with urllib.request.urlopen(server.url + "api/custom_scalars", timeout=10) as response:
+    with urllib.request.urlopen(
+        server.url + "api/plugins/custom_scalars/layout", timeout=10
+    ) as response:
         layout = json.loads(response.read())
     # Both runs wrote the same layout: it is listed once.
     assert [c["title"] for c in layout["categories"]] == ["Losses", "Rates"]

@@ -244,7 +244,7 @@ def _served_sessions(root: Path) -> dict[str, dict[str, Any]]:
     data.update()
     try:
         with TestClient(create_app(data)) as client:
-            answer = client.get("/api/hparams")
+            answer = client.get("/api/plugins/hparams/sessions")
     finally:
         data.index.close()
     assert answer.status_code == 200

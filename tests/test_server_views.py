@@ -19,7 +19,8 @@ from PIL import Image
 from stepscope import SummaryWriter
 from stepscope.loader.discovery import parse_logdir_spec
 from stepscope.server.app import create_app
-from stepscope.server.views import PREVIEW, _values
+from stepscope.server.jsonable import PREVIEW
+from stepscope.server.jsonable import tensor_values as _values
 from stepscope.store.index import Index
 from stepscope.store.provider import DataProvider
 
@@ -115,7 +116,7 @@ def test_audio_is_served_as_wav(client: TestClient) -> None:
 
 
 def test_hparams_sessions_hold_hparams_and_final_metrics(client: TestClient) -> None:
-    sessions = client.get("/api/hparams").json()["sessions"]
+    sessions = client.get("/api/plugins/hparams/sessions").json()["sessions"]
     [session] = [s for s in sessions if s["run"].startswith("torch/")]
     assert session["hparams"] == {"lr": 0.1, "bs": 32, "opt": "adam"}
     assert session["metrics"]["hparam/acc"] == pytest.approx(0.875)

@@ -1,4 +1,4 @@
-"""``/api/hparams`` for every writer of hyperparameters the hparams view shows.
+"""``/api/plugins/hparams/sessions`` for every writer of hyperparameters the hparams view shows.
 
 Sessions are written by torch's ``add_hparams``, tensorboardX's, stepscope's,
 TensorBoard's own hparams summary (the bytes ``hp.hparams`` writes in
@@ -90,7 +90,7 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     with SummaryWriter(str(root / "plain")) as writer:
         writer.add_scalar("loss", 1.0, 0)
     with _serving(root) as (client, _):
-        body = client.get("/api/hparams").json()
+        body = client.get("/api/plugins/hparams/sessions").json()
     return {session["run"]: session for session in body["sessions"]}
 
 
@@ -156,13 +156,13 @@ def test_an_edited_hparams_yaml_is_read_again(tmp_path: Path) -> None:
     path = run / "hparams.yaml"
     path.write_text("lr: 0.1\n")
     with _serving(tmp_path / "logs") as (client, data):
-        [session] = client.get("/api/hparams").json()["sessions"]
+        [session] = client.get("/api/plugins/hparams/sessions").json()["sessions"]
         assert session == {"run": "version_0", "hparams": {"lr": 0.1}, "metrics": {"val_acc": 0.5}}
         path.write_text("lr: 0.2\nmomentum: 0.9\n")
         later = os.stat(path).st_mtime + 5
         os.utime(path, (later, later))
         data.update()
-        [session] = client.get("/api/hparams").json()["sessions"]
+        [session] = client.get("/api/plugins/hparams/sessions").json()["sessions"]
         assert session["hparams"] == {"lr": 0.2, "momentum": 0.9}
 
 
@@ -170,4 +170,4 @@ def test_a_logdir_without_hyperparameters_has_no_sessions(tmp_path: Path) -> Non
     with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
         writer.add_scalar("loss", 1.0, 0)
     with _serving(tmp_path / "logs") as (client, _):
-        assert client.get("/api/hparams").json() == {"sessions": []}
+        assert client.get("/api/plugins/hparams/sessions").json() == {"sessions": []}

@@ -1,4 +1,4 @@
-"""The API of the mesh view: ``/api/meshes`` and ``/api/mesh``.
+"""The API of the mesh plugin: ``/api/plugins/mesh/meshes`` and ``/api/plugins/mesh/mesh``.
 
 Logdirs are written by torch's own SummaryWriter and by stepscope's; the
 answers are checked against what was logged, including parts that do not
@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 
 from stepscope import SummaryWriter
 from stepscope.loader.discovery import parse_logdir_spec
+from stepscope.plugins.mesh.read import BINARY_MESH
 from stepscope.server.app import create_app
-from stepscope.server.views_mesh import BINARY_MESH
 from stepscope.store.index import Index
 from stepscope.store.provider import DataProvider
 
@@ -114,14 +114,16 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 def mesh(client: TestClient, run: str, name: str, step: int = 0, **extra: Any) -> dict[str, Any]:
-    response = client.get("/api/mesh", params={"run": run, "name": name, "step": step, **extra})
+    response = client.get(
+        "/api/plugins/mesh/mesh", params={"run": run, "name": name, "step": step, **extra}
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
 def listing(client: TestClient, run: str) -> dict[str, dict[str, Any]]:
-    response = client.get("/api/meshes", params={"run": run})
+    response = client.get("/api/plugins/mesh/meshes", params={"run": run})
     assert response.status_code == 200, response.text
     return {m["name"]: m for m in response.json()["meshes"]}
 
@@ -154,7 +156,9 @@ def test_meshes_lists_components_steps_and_config(client: TestClient) -> None:
     assert list(ours) == ["cube"]
     assert ours["cube"]["steps"] == [0, 10]
     assert ours["cube"]["config"] == {"camera": {"fov": 40}}
-    one = client.get("/api/meshes", params={"run": "torch", "name": "tetra"}).json()["meshes"]
+    one = client.get("/api/plugins/mesh/meshes", params={"run": "torch", "name": "tetra"}).json()[
+        "meshes"
+    ]
     assert [m["name"] for m in one] == ["tetra"]
 
 
@@ -202,7 +206,9 @@ def test_each_item_of_a_batch_is_a_mesh(client: TestClient) -> None:
     assert first["vertices"] == TETRA.reshape(-1).tolist()
     assert second["vertices"] == (TETRA * 2).reshape(-1).tolist()
     assert second["faces"] == TETRA_FACES.reshape(-1).tolist()
-    missing = client.get("/api/mesh", params={"run": "torch", "name": "pair", "step": 0, "item": 2})
+    missing = client.get(
+        "/api/plugins/mesh/mesh", params={"run": "torch", "name": "pair", "step": 0, "item": 2}
+    )
     assert missing.status_code == 404
     assert missing.json()["error"]["message"] == (
         "mesh 'pair' of run 'torch' has 2 item(s) at step 0, so no item 2"
@@ -243,7 +249,8 @@ def test_parts_that_do_not_fit_come_as_a_problem_and_nothing_to_draw(
 
 def test_the_binary_form_holds_the_same_arrays(client: TestClient) -> None:
     response = client.get(
-        "/api/mesh", params={"run": "torch", "name": "tetra", "step": 3, "format": "binary"}
+        "/api/plugins/mesh/mesh",
+        params={"run": "torch", "name": "tetra", "step": 3, "format": "binary"},
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == BINARY_MESH
@@ -268,35 +275,45 @@ def test_the_binary_form_holds_the_same_arrays(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "status", "message"),
     [
-        ("/api/meshes", {"run": "nope"}, 404, "no run named 'nope' in this logdir"),
-        ("/api/meshes", {"run": "torch", "name": "nope"}, 404, "run 'torch' has no mesh 'nope'"),
+        ("/api/plugins/mesh/meshes", {"run": "nope"}, 404, "no run named 'nope' in this logdir"),
         (
-            "/api/mesh",
+            "/api/plugins/mesh/meshes",
+            {"run": "torch", "name": "nope"},
+            404,
+            "run 'torch' has no mesh 'nope'",
+        ),
+        (
+            "/api/plugins/mesh/mesh",
             {"run": "torch", "name": "nope", "step": 0},
             404,
             "run 'torch' has no mesh 'nope'",
         ),
         (
-            "/api/mesh",
+            "/api/plugins/mesh/mesh",
             {"run": "torch", "name": "tetra", "step": 4},
             404,
             "mesh 'tetra' of run 'torch' has no step 4",
         ),
         (
-            "/api/mesh",
+            "/api/plugins/mesh/mesh",
             {"run": "torch", "name": "tetra"},
             400,
             "bad parameter 'step': Field required",
         ),
-        ("/api/mesh", {"run": "torch", "name": "tetra", "step": "x"}, 400, "bad parameter 'step'"),
         (
-            "/api/mesh",
+            "/api/plugins/mesh/mesh",
+            {"run": "torch", "name": "tetra", "step": "x"},
+            400,
+            "bad parameter 'step'",
+        ),
+        (
+            "/api/plugins/mesh/mesh",
             {"run": "torch", "name": "tetra", "step": 3, "item": -1},
             400,
             "bad parameter 'item'",
         ),
         (
-            "/api/mesh",
+            "/api/plugins/mesh/mesh",
             {"run": "torch", "name": "tetra", "step": 3, "format": "xml"},
             400,
             "bad parameter 'format'",
@@ -324,9 +341,9 @@ def test_a_large_cloud_stays_compact(tmp_path: Path) -> None:
     data.update()
     with TestClient(create_app(data)) as client:
         params = {"run": "big", "name": "big", "step": 0}
-        binary = client.get("/api/mesh", params={**params, "format": "binary"})
+        binary = client.get("/api/plugins/mesh/mesh", params={**params, "format": "binary"})
         assert len(binary.content) < 100_000 * 15 + 1000
-        body = client.get("/api/mesh", params=params).json()
+        body = client.get("/api/plugins/mesh/mesh", params=params).json()
         assert body["vertex_count"] == 100_000
         np.testing.assert_allclose(np.reshape(body["vertices"], (-1, 3)), points[0], rtol=1e-6)
     data.index.close()

@@ -25,6 +25,31 @@ export interface TagMeta {
 
 export type TagsByRun = Record<string, Record<string, TagMeta>>;
 
+/** A tab's page: a view bundled with the dashboard, or a plugin's own ES module (a same-origin URL). */
+export type PluginPage = { builtin: string } | { url: string };
+
+/** A plugin with data in the logdir (or always shown), as /api/plugins lists it, in tab order. */
+export interface PluginInfo {
+  /** The tab's key (in the URL) and the segment of its routes, api/plugins/<name>/. */
+  name: string;
+  title: string;
+  order: number;
+  /** The tag plugin names whose tags the tab shows. */
+  claims: string[];
+  /** Null: the plugin has no page in the dashboard. */
+  page: PluginPage | null;
+  /** Whether this is a tab of tags no plugin claims (shown raw). */
+  fallback: boolean;
+  /** Why the plugin cannot be shown (one line), or null. */
+  problem: string | null;
+}
+
+export interface PluginsAnswer {
+  plugins: PluginInfo[];
+  /** One line per plugin that could not be loaded at all. */
+  problems: string[];
+}
+
 export interface ServerState {
   loading: boolean;
   error: string | null;

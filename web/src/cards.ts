@@ -18,8 +18,17 @@ export interface View {
   invalidate(): void;
 }
 
-/** Makes a tab's view; ``plugin`` is the tab's name (a plugin, or "distributions"). */
+/** Makes a tab's view; ``plugin`` is the tab's name (e.g. "distributions", or the plugin a raw tab shows). */
 export type ViewFactory = (store: Store, shownRuns: () => Set<string>, plugin: string) => View;
+
+/** A view that is one line: why a tab shows nothing else (no page, a plugin's problem). */
+export function messageView(text: string, error: boolean): View {
+  const root = el("div", "tab-message");
+  const line = el("p", error ? "empty error" : "empty");
+  line.textContent = text; // text, never HTML
+  root.append(line);
+  return { root, setTags() {}, updateRuns() {}, invalidate() {} };
+}
 
 /** The tag filter box: a regex over tags, shared by every tab (it lives in the URL). */
 export function tagFilterInput(store: Store): HTMLElement {

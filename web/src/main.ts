@@ -1,39 +1,24 @@
-// The app shell: tabs for the plugins that have data, the sidebar (settings
-// and runs), the view, and the live connection to the server.
+// The app shell: the tabs the server lists (/api/plugins: the plugins that
+// have data, in tab order), the sidebar (settings and runs), the view, and
+// the live connection to the server. What each tab shows is plugins/index.ts'.
 
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { errorText, getJson, type RunInfo, type ServerState, type TagsByRun } from "./api";
-import { audioView } from "./audio";
-import type { View, ViewFactory } from "./cards";
-import { customScalarsView } from "./customscalars";
-import { distributionsView, histogramsView } from "./histograms";
-import { hparamsView } from "./hparams";
-import { imagesView } from "./images";
-import { meshView } from "./mesh";
-import { prCurvesView } from "./prcurves";
-import { rawView } from "./raw";
+import {
+  errorText,
+  getJson,
+  type PluginInfo,
+  type PluginsAnswer,
+  type RunInfo,
+  type ServerState,
+  type TagsByRun,
+} from "./api";
+import type { View } from "./cards";
+import { Notices } from "./notices";
+import { tabPage } from "./plugins";
 import { el, RunSelector } from "./runs";
-import { ScalarsView } from "./scalars";
-import { textView } from "./text";
 import { settingsPanel } from "./settings";
 import { Store } from "./state";
-
-// The tabs, in TensorBoard's order; a plugin not listed here is shown after them.
-const TABS: [string, string][] = [
-  ["scalars", "Scalars"],
-  ["custom_scalars", "Custom scalars"],
-  ["images", "Images"],
-  ["audio", "Audio"],
-  ["graphs", "Graphs"],
-  ["distributions", "Distributions"],
-  ["histograms", "Histograms"],
-  ["hparams", "HParams"],
-  ["pr_curves", "PR curves"],
-  ["mesh", "Mesh"],
-  ["projector", "Projector"],
-  ["text", "Text"],
-];
 
 const store = new Store();
 const tabsNav = document.getElementById("tabs")!;
@@ -41,25 +26,15 @@ const content = document.getElementById("content")!;
 const sidebar = document.getElementById("sidebar")!;
 const banner = document.getElementById("banner")!;
 const statusLine = document.getElementById("status")!;
+const notices = new Notices(document.getElementById("notices")!);
 
 let tags: TagsByRun = {};
+let plugins: PluginInfo[] = [];
 let generation = -1;
-// The views of the tabs; a plugin without a view of its own gets the raw-tensor view.
-const VIEWS: Record<string, ViewFactory> = {
-  scalars: (store, shownRuns) => new ScalarsView(store, shownRuns),
-  custom_scalars: customScalarsView,
-  images: imagesView,
-  audio: audioView,
-  distributions: distributionsView,
-  histograms: histogramsView,
-  hparams: hparamsView,
-  pr_curves: prCurvesView,
-  mesh: meshView,
-  text: textView,
-};
-const views = new Map<string, View>();
+/** The views made so far, by tab, with the key of the page each shows (a new key makes a new view). */
+const views = new Map<string, { key: string; view: View }>();
 const runSelector = new RunSelector(store, () => {
-  for (const view of views.values()) view.updateRuns();
+  for (const { view } of views.values()) view.updateRuns();
 });
 
 function showBanner(text: string): void {
@@ -67,56 +42,50 @@ function showBanner(text: string): void {
   banner.hidden = text === "";
 }
 
-function pluginsWithData(): string[] {
-  const found = new Set<string>();
-  for (const byTag of Object.values(tags)) {
-    for (const meta of Object.values(byTag)) {
-      found.add(meta.plugin);
-      if (meta.plugin === "histograms") found.add("distributions");
-    }
-  }
-  const known = TABS.map(([name]) => name);
-  return [...known.filter((n) => found.has(n)), ...[...found].filter((n) => !known.includes(n)).sort()];
-}
-
 function renderTabs(): void {
-  const plugins = pluginsWithData();
-  if (!plugins.includes("scalars")) plugins.unshift("scalars");
-  const labels = new Map(TABS);
   tabsNav.replaceChildren(
-    ...plugins.map((plugin) => {
+    ...plugins.map(({ name, title }) => {
       const tab = document.createElement("a");
       tab.className = "tab";
-      tab.textContent = labels.get(plugin) ?? plugin;
-      tab.href = "#tab=" + encodeURIComponent(plugin);
-      tab.dataset.plugin = plugin;
+      tab.textContent = title; // text, never HTML
+      tab.href = "#tab=" + encodeURIComponent(name);
+      tab.dataset.plugin = name;
       tab.addEventListener("click", (event) => {
         event.preventDefault();
-        store.set("tab", plugin);
+        store.set("tab", name);
       });
-      if (plugin === store.state.tab) tab.setAttribute("aria-current", "page");
+      if (name === store.state.tab) tab.setAttribute("aria-current", "page");
       return tab;
     }),
   );
 }
 
+/** The current tab's view, made when first shown or when the server changed what its page is. */
 function renderView(): void {
   const tab = store.state.tab;
-  let view = views.get(tab);
-  if (!view) {
-    view = (VIEWS[tab] ?? rawView)(store, () => runSelector.shown(), tab);
-    view.setTags(tags);
-    views.set(tab, view);
+  const page = tabPage(tab, plugins.find((p) => p.name === tab));
+  let made = views.get(tab);
+  if (!made || made.key !== page.key) {
+    made = { key: page.key, view: page.make(store, () => runSelector.shown()) };
+    made.view.setTags(tags);
+    views.set(tab, made);
   }
-  content.replaceChildren(view.root);
+  // Put back only when another view: taking the same one out and in again would lose the scroll position.
+  if (content.firstChild !== made.view.root || content.childNodes.length !== 1) content.replaceChildren(made.view.root);
 }
 
 async function refresh(): Promise<void> {
-  const [runs, found] = await Promise.all([getJson<RunInfo[]>("api/runs"), getJson<TagsByRun>("api/tags")]);
+  const [runs, found, listed] = await Promise.all([
+    getJson<RunInfo[]>("api/runs"),
+    getJson<TagsByRun>("api/tags"),
+    getJson<PluginsAnswer>("api/plugins"),
+  ]);
   tags = found;
+  plugins = listed.plugins;
+  notices.show(listed.problems);
   runSelector.setRuns(runs);
   renderTabs();
-  for (const view of views.values()) view.setTags(tags);
+  for (const { view } of views.values()) view.setTags(tags);
 }
 
 function connect(): void {
@@ -131,7 +100,9 @@ function connect(): void {
     if (generation !== -1 && state.generation !== generation) {
       void refresh()
         .then(() => {
-          for (const view of views.values()) view.invalidate();
+          for (const { view } of views.values()) view.invalidate();
+          // A plugin's page may have changed (e.g. its first data named it): the tab follows.
+          renderView();
         })
         .catch((error) => showBanner(String((error as Error).message)));
     }

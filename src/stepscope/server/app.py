@@ -24,6 +24,7 @@ import hmac
 import json
 import os
 import struct
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -44,8 +45,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepscope import __version__
 from stepscope.errors import NotFoundError, StepscopeError, UsageError
-from stepscope.server.views import add_view_routes, json_number
-from stepscope.server.views_mesh import BINARY_MESH, add_mesh_routes
+from stepscope.plugins.registry import Registry, load_plugins
+from stepscope.server.data_routes import data_routes
+from stepscope.server.jsonable import json_number
+from stepscope.server.plugin_host import PluginErrorMiddleware, mount_plugins
 from stepscope.store.provider import DataProvider, ScalarSeries
 
 #: The most points one series may be asked for at once.
@@ -102,12 +105,19 @@ def create_app(
     web: Path | None = None,
     events_interval: float = 0.25,
     stopping: Callable[[], bool] | None = None,
+    plugins: Registry | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The app. ``status()`` (optional) returns the follower's state; ``web`` the built page.
 
     ``stopping()`` (optional) says that the server is shutting down: event
     streams then end, so that Ctrl-C does not wait on open pages.
+    ``plugins`` are the dashboard's kinds (by default those of the
+    ``stepscope.plugins`` entry points); ``echo`` hears of a plugin that
+    fails (by default, standard error).
     """
+    registry = plugins if plugins is not None else load_plugins()
+    tell = echo if echo is not None else _to_stderr
     app = FastAPI(
         title="stepscope",
         version=__version__,
@@ -116,6 +126,8 @@ def create_app(
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
+    # Innermost of the middleware (added first): a plugin's failure becomes its own 500.
+    app.add_middleware(PluginErrorMiddleware, echo=tell)
     app.add_middleware(
         GZipMiddleware,
         minimum_size=1024,
@@ -124,7 +136,7 @@ def create_app(
             *DEFAULT_EXCLUDED_CONTENT_TYPES,
             BINARY_COLUMNS,
             BINARY_FRAMES,
-            BINARY_MESH,  # float32 coordinates barely compress
+            *(kind for plugin in registry.plugins for kind in plugin.uncompressed),
         ),
     )
     if token is not None:
@@ -282,8 +294,8 @@ def create_app(
             frames(), media_type=BINARY_FRAMES, headers={"Cache-Control": "no-cache"}
         )
 
-    add_view_routes(app, data)
-    add_mesh_routes(app, data)
+    app.include_router(data_routes(data))
+    mount_plugins(app, data, registry, tell)
 
     if web is not None:
         _add_web(app, web, window_title)
@@ -411,6 +423,10 @@ class _Assets(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -260,6 +260,7 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
             status=follower.status,
             web=web,
             stopping=lambda: bool(holder and holder[0].should_exit),
+            echo=echo,
         )
         root: Any = app
         if prefix:

@@ -10,10 +10,7 @@ hyperparameters, list checkpoints. Unknown runs and tags raise
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +26,7 @@ from stepscope.errors import NotFoundError, UsageError
 from stepscope.loader.model import BlobRef, TagInfo
 from stepscope.store.downsample import keep_spikes_many
 from stepscope.store.index import Index, UpdateReport
+from stepscope.store.scalar_cache import ScalarCache
 
 #: The plugins whose values are kept as scalars and as blobs; everything else is a tensor.
 SCALAR_PLUGINS = frozenset({"scalars"})
@@ -103,14 +101,10 @@ class DataProvider:
 
     def __init__(self, index: Index, cache_bytes: int = 1 << 30) -> None:
         self.index = index
-        #: Whole scalar series read for charts are kept in memory (up to this many
-        #: bytes, least recently used out first) until their run changes, so a
-        #: chart, its zoom or a page reload reads them once.
-        self.cache_bytes = cache_bytes
-        self._cache: OrderedDict[tuple[int, int], tuple[tuple[int, int], _Arrays]] = OrderedDict()
-        self._cache_bytes = 0
-        self._cache_lock = threading.Lock()
-        self._load_lock = threading.Lock()
+        #: Whole scalar series read for charts are kept in memory (up to
+        #: ``cache_bytes``, least recently used out first) until their run
+        #: changes, so a chart, its zoom or a page reload reads them once.
+        self.scalar_cache = ScalarCache(index, cache_bytes)
 
     # -- runs and tags -------------------------------------------------------
 
@@ -161,6 +155,11 @@ class DataProvider:
                     found.append(TagSummary(name, tag, info, points))
         return found
 
+    def plugin_names(self) -> set[str]:
+        """The plugin names of every tag's metadata (what kinds the logdir holds)."""
+        rows = self.index.cursor().execute("SELECT DISTINCT plugin FROM tags").fetchall()
+        return {str(plugin) for (plugin,) in rows}
+
     def problems(self, run: str | None = None) -> list[tuple[str, str, str]]:
         """``(run, file, message)`` for every problem met, one per file."""
         query = "SELECT run, path, message FROM problems"
@@ -206,7 +205,7 @@ class DataProvider:
                 wanted[(run_id, found[0])] = name
         if not wanted:
             return []
-        series = self._full_series(list(wanted))
+        series = self.scalar_cache.series(list(wanted))
         empty = np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.float64)
         pieces = []
         for key in wanted:
@@ -241,96 +240,9 @@ class DataProvider:
             )
         return result
 
-    def _full_series(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], _Arrays]:
-        """Whole scalar series by (run_id, tag_id), from the cache or read per run."""
-        found, stale = self._cached(keys)
-        if stale:
-            with self._load_lock:  # one reader at a time; it may have read these meanwhile
-                again, stale = self._cached(keys)
-                found.update(again)
-                if stale:
-                    found.update(self._load_runs(sorted(stale), keys))
-        return found
-
     def warm(self) -> None:
-        """Read every scalar series into the cache if they fit in half of it (the server calls this)."""
-        count = self.index.cursor().execute("SELECT count(*) FROM _scalars").fetchone()
-        if count is None or count[0] * 24 > self.cache_bytes // 2:
-            return
-        with self._load_lock:
-            self._load_runs(None, [])
-
-    def _cached(
-        self, keys: list[tuple[int, int]]
-    ) -> tuple[dict[tuple[int, int], _Arrays], set[int]]:
-        found: dict[tuple[int, int], _Arrays] = {}
-        stale: set[int] = set()
-        with self._cache_lock:
-            for key in keys:
-                entry = self._cache.get(key)
-                if entry is not None and entry[0] == self.index.run_version(key[0]):
-                    self._cache.move_to_end(key)
-                    found[key] = entry[1]
-                else:
-                    stale.add(key[0])
-        return found, stale
-
-    def _load_runs(
-        self, run_ids: list[int] | None, keys: list[tuple[int, int]]
-    ) -> dict[tuple[int, int], _Arrays]:
-        """Reads whole runs (all runs if None) into the cache; returns the series of ``keys``.
-
-        DuckDB returns rows in insertion order, so a stable sort by (run, tag,
-        step) keeps values logged twice at one step in their logged order.
-        """
-        ids = run_ids if run_ids is not None else sorted(self.index.run_ids().values())
-        versions = {run_id: self.index.run_version(run_id) for run_id in ids}
-        query = "SELECT run_id, tag_id, step, wall_time, value FROM _scalars"
-        if run_ids is not None:
-            # Integer literals from the index itself: DuckDB prunes row groups by run_id.
-            query += f" WHERE run_id IN ({','.join(str(r) for r in run_ids)})"
-        columns = self.index.cursor().execute(query).fetchnumpy()
-        key = (np.asarray(columns["run_id"], dtype=np.int64) << 32) | np.asarray(
-            columns["tag_id"], dtype=np.int64
-        )
-        steps = np.asarray(columns["step"], dtype=np.int64)
-        order = np.lexsort((steps, key))
-        key, steps = key[order], steps[order]
-        walls = np.asarray(columns["wall_time"], dtype=np.float64)[order]
-        values = np.asarray(columns["value"], dtype=np.float64)[order]
-        del columns, order
-        bounds: list[int] = (
-            np.flatnonzero(np.r_[True, key[1:] != key[:-1], True]).tolist() if len(key) else []
-        )
-        read: dict[tuple[int, int], _Arrays] = {}
-        for start, end in itertools.pairwise(bounds):
-            series_key = (int(key[start]) >> 32, int(key[start]) & 0xFFFFFFFF)
-            # Copies, so that dropping one series from the cache frees its memory;
-            # read-only, since they are handed out as they are.
-            read[series_key] = (
-                _frozen(steps[start:end]),
-                _frozen(walls[start:end]),
-                _frozen(values[start:end]),
-            )
-        empty: _Arrays = (
-            _frozen(np.zeros(0, np.int64)),
-            _frozen(np.zeros(0, np.float64)),
-            _frozen(np.zeros(0, np.float64)),
-        )
-        for wanted in keys:
-            if wanted[0] in versions and wanted not in read:
-                read[wanted] = empty  # the run has no point of this tag (yet)
-        with self._cache_lock:
-            for series_key, arrays in read.items():
-                old = self._cache.pop(series_key, None)
-                if old is not None:
-                    self._cache_bytes -= _nbytes(old[1])
-                self._cache[series_key] = (versions[series_key[0]], arrays)
-                self._cache_bytes += _nbytes(arrays)
-            while self._cache_bytes > self.cache_bytes and self._cache:
-                _, (_, dropped) = self._cache.popitem(last=False)
-                self._cache_bytes -= _nbytes(dropped)
-        return {k: read[k] for k in keys if k in read}
+        """Read every scalar series into memory if they fit in half of the cache (the server calls this)."""
+        self.scalar_cache.warm()
 
     def scalar_frame(self, series: list[tuple[str, str]]) -> pd.DataFrame:
         """These ``(run, tag)`` scalar series as one DataFrame (run, tag, step, wall_time, value)."""
@@ -495,19 +407,6 @@ class DataProvider:
         if found is None:
             raise NotFoundError(f"run {run!r} has no tag {tag!r}")
         return run_id, found[0]
-
-
-_Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
-
-
-def _frozen(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    copy: npt.NDArray[Any] = np.array(array, copy=True)
-    copy.flags.writeable = False
-    return copy
-
-
-def _nbytes(arrays: _Arrays) -> int:
-    return sum(int(a.nbytes) for a in arrays)
 
 
 def _check_max_points(max_points: int | None) -> None:

@@ -13,6 +13,13 @@ thread (so a mistake raises right there, with the expected shape in the
 message), then hands the event to :class:`EventFileWriter`, which writes in
 batches from a background thread. See ``docs/writer.md`` for the few
 deliberate differences from torch.
+
+The ``add_*`` families live beside this module, as mixins:
+:mod:`~stepscope.writer.media_summaries` (images, figures, video, audio),
+:mod:`~stepscope.writer.tensor_summaries` (tensors, histograms, PR curves,
+meshes) and :mod:`~stepscope.writer.text_summaries` (text, custom-scalar
+layouts). Scalars, hyperparameters (both may open sub-run writers),
+checkpoints and the files themselves are here.
 """
 
 from __future__ import annotations
@@ -20,55 +27,21 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from stepscope.plugins.audio.summary import audio_value
-from stepscope.plugins.custom_scalars.summary import LayoutDict, layout_value
-from stepscope.plugins.histograms.summary import (
-    DEFAULT_EDGES,
-    histogram_raw_value,
-    histogram_value,
-)
+from stepscope.plugins.histograms.summary import DEFAULT_EDGES
 from stepscope.plugins.hparams.summary import hparams_values
-from stepscope.plugins.images.summary import (
-    ImageArray,
-    check_boxes,
-    draw_boxes,
-    figure_to_hwc,
-    gif_value,
-    png_value,
-    resize,
-    to_hwc_uint8,
-    video_frames,
-)
-from stepscope.plugins.mesh.summary import mesh_values
-from stepscope.plugins.metadata import plugin_metadata
-from stepscope.plugins.pr_curves.summary import (
-    check_inputs,
-    compute_curve,
-    pr_curve_value,
-    raw_data,
-)
 from stepscope.plugins.scalars.summary import new_style_value
-from stepscope.plugins.text.summary import text_value
-from stepscope.proto import event_pb2, summary_pb2
-from stepscope.tensors import to_tensor_proto
-from stepscope.values import to_float, to_numpy, to_step
-from stepscope.warnings import warn_once
+from stepscope.proto import event_pb2
+from stepscope.values import to_float, to_step
 from stepscope.writer.encoding import message_event, values_event
 from stepscope.writer.event_file import EventFileWriter
-
-_TENSOR_PLUGIN = "tensor"
-# Values inside this range certainly land in a default histogram bucket, so
-# binning cannot fail and may run in the background.
-_DEFAULT_BINS_RANGE = 1e20
-_DEFER_MIN_VALUES = 65536  # below this, binning costs less than handing it over
+from stepscope.writer.media_summaries import MediaSummaries
+from stepscope.writer.tensor_summaries import TensorSummaries
+from stepscope.writer.text_summaries import TextSummaries
 
 
 def default_log_dir(comment: str = "") -> str:
@@ -77,7 +50,7 @@ def default_log_dir(comment: str = "") -> str:
     return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
 
 
-class SummaryWriter:
+class SummaryWriter(MediaSummaries, TensorSummaries, TextSummaries):
     """Writes TensorBoard event files to ``log_dir``; a drop-in for torch's writer.
 
     Example::
@@ -155,32 +128,6 @@ class SummaryWriter:
         """The directory the event files go to."""
         return self.log_dir
 
-    def _emit(
-        self,
-        values: list[summary_pb2.Summary.Value],
-        global_step: Any,
-        walltime: float | None,
-    ) -> None:
-        step = to_step(global_step)
-        wall = time.time() if walltime is None else float(walltime)
-        self._get_file_writer().add_event_bytes(values_event(values, step, wall))
-
-    def _emit_later(
-        self,
-        make_value: Callable[[], summary_pb2.Summary.Value],
-        nbytes: int,
-        global_step: Any,
-        walltime: float | None,
-    ) -> None:
-        """Queue ``make_value()`` to run off the caller's thread."""
-        step = to_step(global_step)
-        wall = time.time() if walltime is None else float(walltime)
-
-        def encode() -> bytes:
-            return values_event([make_value()], step, wall)
-
-        self._get_file_writer().add_deferred(encode, nbytes)
-
     # -- scalars --------------------------------------------------------------
 
     def add_scalar(
@@ -232,280 +179,6 @@ class SummaryWriter:
                 writer = EventFileWriter(sub_logdir, self.flush_secs, self.filename_suffix)
                 writers[sub_logdir] = writer
             writer.add_scalar(main_tag, to_float(scalar_value), step, wall)
-
-    def add_tensor(
-        self, tag: str, tensor: Any, global_step: Any = None, walltime: float | None = None
-    ) -> None:
-        """Log a whole tensor (plugin ``tensor``), kept as it is."""
-        proto = to_tensor_proto(to_numpy(tensor))
-        value = summary_pb2.Summary.Value(
-            tag=tag, tensor=proto, metadata=plugin_metadata(_TENSOR_PLUGIN)
-        )
-        self._emit([value], global_step, walltime)
-
-    # -- histograms -----------------------------------------------------------
-
-    def add_histogram(
-        self,
-        tag: str,
-        values: Any,
-        global_step: Any = None,
-        bins: Any = "tensorflow",
-        walltime: float | None = None,
-        max_bins: int | None = None,
-    ) -> None:
-        """Log the distribution of ``values`` (any shape; flattened).
-
-        ``bins`` is torch's: ``"tensorflow"`` (the default exponential
-        buckets), or anything ``numpy.histogram`` takes.
-        """
-        array = to_numpy(values).reshape(-1)
-        if array.size == 0:
-            raise ValueError(f"histogram {tag!r}: the input has no element")
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"histogram {tag!r}: cannot bin values of dtype {array.dtype}")
-        extremes = self._extremes_if_safe(array, bins)
-        if extremes is None:
-            # Binning could fail (no value inside the buckets): do it here, so the
-            # error is raised at the call.
-            self._emit([histogram_value(tag, array, bins, max_bins)], global_step, walltime)
-            return
-        snapshot = array.copy()  # the caller may change its tensor right after the call
-        self._emit_later(
-            lambda: histogram_value(tag, snapshot, bins, max_bins, extremes),
-            snapshot.nbytes,
-            global_step,
-            walltime,
-        )
-
-    @staticmethod
-    def _extremes_if_safe(array: npt.NDArray[Any], bins: Any) -> tuple[float, float] | None:
-        """``(min, max)`` when binning is certain to succeed, so it may run in the background."""
-        if not (isinstance(bins, str) and bins == "tensorflow") or array.size < _DEFER_MIN_VALUES:
-            return None
-        low, high = float(array.min()), float(array.max())
-        if low > -_DEFAULT_BINS_RANGE and high < _DEFAULT_BINS_RANGE:
-            return low, high
-        return None
-
-    def add_histogram_raw(
-        self,
-        tag: str,
-        min: float,
-        max: float,
-        num: float,
-        sum: float,
-        sum_squares: float,
-        bucket_limits: Sequence[float],
-        bucket_counts: Sequence[float],
-        global_step: Any = None,
-        walltime: float | None = None,
-    ) -> None:
-        """Log a histogram whose buckets you computed (right edges and counts)."""
-        value = histogram_raw_value(
-            tag, min, max, num, sum, sum_squares, bucket_limits, bucket_counts
-        )
-        self._emit([value], global_step, walltime)
-
-    # -- images, figures, video -----------------------------------------------
-
-    def add_image(
-        self,
-        tag: str,
-        img_tensor: Any,
-        global_step: Any = None,
-        walltime: float | None = None,
-        dataformats: str = "CHW",
-    ) -> None:
-        """Log an image: float in [0, 1] or uint8, shaped as ``dataformats`` says."""
-        image = self._image(img_tensor, dataformats, tag)
-        self._emit_later(lambda: png_value(tag, image), image.nbytes, global_step, walltime)
-
-    def add_images(
-        self,
-        tag: str,
-        img_tensor: Any,
-        global_step: Any = None,
-        walltime: float | None = None,
-        dataformats: str = "NCHW",
-    ) -> None:
-        """Log a batch of images as one grid, 8 per row."""
-        self.add_image(tag, img_tensor, global_step, walltime, dataformats)
-
-    @staticmethod
-    def _image(img_tensor: Any, dataformats: str, tag: str) -> ImageArray:
-        source = to_numpy(img_tensor)
-        image = to_hwc_uint8(source, dataformats, tag)
-        # The PNG is encoded later: never keep a view of the caller's tensor.
-        return image.copy() if np.may_share_memory(image, source) else image
-
-    def add_image_with_boxes(
-        self,
-        tag: str,
-        img_tensor: Any,
-        box_tensor: Any,
-        global_step: Any = None,
-        walltime: float | None = None,
-        rescale: float = 1,
-        dataformats: str = "CHW",
-        labels: Sequence[str] | str | None = None,
-    ) -> None:
-        """Log an image with boxes (N, 4) of (xmin, ymin, xmax, ymax) pixels, and labels."""
-        image = self._image(img_tensor, dataformats, tag)
-        boxes = check_boxes(to_numpy(box_tensor), tag)
-        names = [labels] if isinstance(labels, str) else labels
-        if names is not None and len(names) != len(boxes):
-            warn_once(
-                f"image {tag!r}: {len(names)} labels for {len(boxes)} boxes; drawing the "
-                "boxes without labels (give one label per box)",
-                key=("box-labels", tag),
-            )
-            names = None
-        names = None if names is None else [str(name) for name in names]
-
-        def make_value() -> summary_pb2.Summary.Value:
-            return png_value(tag, resize(draw_boxes(image, boxes, names), rescale))
-
-        self._emit_later(make_value, image.nbytes, global_step, walltime)
-
-    def add_figure(
-        self,
-        tag: str,
-        figure: Any,
-        global_step: Any = None,
-        close: bool = True,
-        walltime: float | None = None,
-    ) -> None:
-        """Log a matplotlib figure (or a list of them, as a grid); closes it by default."""
-        if isinstance(figure, list):
-            batch = np.stack([figure_to_hwc(item, close) for item in figure])
-            self.add_image(tag, batch, global_step, walltime, dataformats="NHWC")
-        else:
-            self.add_image(tag, figure_to_hwc(figure, close), global_step, walltime, "HWC")
-
-    def add_video(
-        self,
-        tag: str,
-        vid_tensor: Any,
-        global_step: Any = None,
-        fps: float = 4,
-        walltime: float | None = None,
-    ) -> None:
-        """Log videos (N, T, C, H, W) as one animated GIF (Pillow; no moviepy needed)."""
-        if fps <= 0:
-            raise ValueError(f"video {tag!r}: fps must be positive, got {fps}")
-        frames = video_frames(to_numpy(vid_tensor), tag)
-        self._emit_later(lambda: gif_value(tag, frames, fps), frames.nbytes, global_step, walltime)
-
-    # -- audio, text ----------------------------------------------------------
-
-    def add_audio(
-        self,
-        tag: str,
-        snd_tensor: Any,
-        global_step: Any = None,
-        sample_rate: int = 44100,
-        walltime: float | None = None,
-    ) -> None:
-        """Log a mono clip of samples in [-1, 1] as 16-bit WAV."""
-        self._emit([audio_value(tag, to_numpy(snd_tensor), sample_rate)], global_step, walltime)
-
-    def add_text(
-        self, tag: str, text_string: str, global_step: Any = None, walltime: float | None = None
-    ) -> None:
-        """Log Markdown text (shown under ``<tag>/text_summary``, as torch names it)."""
-        self._emit([text_value(tag, text_string)], global_step, walltime)
-
-    # -- PR curves ------------------------------------------------------------
-
-    def add_pr_curve(
-        self,
-        tag: str,
-        labels: Any,
-        predictions: Any,
-        global_step: Any = None,
-        num_thresholds: int = 127,
-        weights: Any = None,
-        walltime: float | None = None,
-    ) -> None:
-        """Log a precision-recall curve of binary ``labels`` against ``predictions`` in [0, 1]."""
-        truth = to_numpy(labels)
-        scores = to_numpy(predictions)
-        check_inputs(tag, truth, scores)
-        thresholds = min(int(num_thresholds), 127)
-        if thresholds < 2:
-            raise ValueError(f"pr curve {tag!r}: num_thresholds must be at least 2")
-        weight = None if weights is None else to_numpy(weights)
-        data = compute_curve(truth, scores, thresholds, weight)
-        self._emit([pr_curve_value(tag, data, thresholds)], global_step, walltime)
-
-    def add_pr_curve_raw(
-        self,
-        tag: str,
-        true_positive_counts: Any,
-        false_positive_counts: Any,
-        true_negative_counts: Any,
-        false_negative_counts: Any,
-        precision: Any,
-        recall: Any,
-        global_step: Any = None,
-        num_thresholds: int = 127,
-        weights: Any = None,
-        walltime: float | None = None,
-    ) -> None:
-        """Log a precision-recall curve from counts you computed (``weights`` is unused, as in torch)."""
-        rows = (
-            true_positive_counts,
-            false_positive_counts,
-            true_negative_counts,
-            false_negative_counts,
-            precision,
-            recall,
-        )
-        data = raw_data(*(to_numpy(row) for row in rows), tag=tag)
-        self._emit([pr_curve_value(tag, data, num_thresholds)], global_step, walltime)
-
-    # -- custom scalars -------------------------------------------------------
-
-    def add_custom_scalars(self, layout: LayoutDict) -> None:
-        """Lay out a custom-scalars dashboard (torch's dict form; see the docs)."""
-        self._emit([layout_value(layout)], None, None)
-
-    def add_custom_scalars_multilinechart(
-        self, tags: Sequence[str], category: str = "default", title: str = "untitled"
-    ) -> None:
-        """One chart drawing several tags (each may be a regex)."""
-        self.add_custom_scalars({category: {title: ["Multiline", list(tags)]}})
-
-    def add_custom_scalars_marginchart(
-        self, tags: Sequence[str], category: str = "default", title: str = "untitled"
-    ) -> None:
-        """One chart drawing a value with a lower and an upper band: tags (value, lower, upper)."""
-        if len(tags) != 3:
-            raise ValueError(f"a margin chart takes 3 tags (value, lower, upper), got {len(tags)}")
-        self.add_custom_scalars({category: {title: ["Margin", list(tags)]}})
-
-    # -- meshes ---------------------------------------------------------------
-
-    def add_mesh(
-        self,
-        tag: str,
-        vertices: Any,
-        colors: Any = None,
-        faces: Any = None,
-        config_dict: dict[str, Any] | None = None,
-        global_step: Any = None,
-        walltime: float | None = None,
-    ) -> None:
-        """Log a point cloud or mesh: vertices (B, N, 3), colors (B, N, 3), faces (B, F, 3)."""
-        values = mesh_values(
-            tag,
-            to_numpy(vertices),
-            None if colors is None else to_numpy(colors),
-            None if faces is None else to_numpy(faces),
-            config_dict,
-        )
-        self._emit(values, global_step, walltime)
 
     # -- hparams --------------------------------------------------------------
 

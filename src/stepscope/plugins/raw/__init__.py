@@ -1,0 +1,1 @@
+"""The raw-tensor kind: the view of tags that no plugin claims."""

@@ -1,0 +1,460 @@
+// The hparams view's plots, on canvas: parallel coordinates (an axis per
+// shown column, a line per shown session) and a scatter-plot matrix
+// (hyperparameters × metrics). Each has a base canvas redrawn when the data
+// or the columns change and an overlay for the session pointed at, so that
+// hovering costs one line or one ring, not a redraw of a thousand.
+
+import { type Column, type Model, type Scale, scaleOf } from "./hparamsData";
+import { el } from "../../runs";
+
+/** What the plots draw. */
+export interface PlotInput {
+  model: Model;
+  /** The shown hyperparameter and metric columns, in table order. */
+  columns: Column[];
+  /** The sessions shown, in table order. */
+  sessions: number[];
+  color: (session: number) => string;
+}
+
+export interface PlotEvents {
+  hover(session: number | null): void;
+  open(session: number): void;
+}
+
+const FONT = "11px system-ui, sans-serif";
+const AXIS = "#8a94a3";
+const LABEL = "#1d232b";
+const PICK = 6; // px: how near the pointer a line or point must be
+
+function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.max(1, Math.round(width * ratio));
+  canvas.height = Math.max(1, Math.round(height * ratio));
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = canvas.getContext("2d")!;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return ctx;
+}
+
+function clear(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
+  const ctx = canvas.getContext("2d")!;
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.restore();
+  return ctx;
+}
+
+/** ``text`` cut with an ellipsis to fit ``width`` px. */
+function fit(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+  if (ctx.measureText(text).width <= width) return text;
+  let n = text.length;
+  while (n > 1 && ctx.measureText(text.slice(0, n) + "…").width > width) n--;
+  return text.slice(0, n) + "…";
+}
+
+/** A session's values in a tooltip (all text), placed near the pointer inside ``box``. */
+function showTooltip(
+  tip: HTMLElement,
+  box: HTMLElement,
+  input: PlotInput,
+  session: number,
+  x: number,
+  y: number,
+): void {
+  const table = document.createElement("table");
+  const add = (name: string, value: string): void => {
+    const row = table.insertRow();
+    const th = document.createElement("th");
+    th.textContent = name;
+    row.append(th);
+    row.insertCell().textContent = value;
+  };
+  add("run", input.model.runs[session]);
+  for (const column of input.columns) add(column.name, column.text[session] || "–");
+  tip.replaceChildren(table);
+  tip.hidden = false;
+  const left = x + 14 + tip.offsetWidth > box.clientWidth ? Math.max(0, x - 14 - tip.offsetWidth) : x + 14;
+  tip.style.left = `${left}px`;
+  tip.style.top = `${Math.max(0, Math.min(y - tip.offsetHeight / 2, box.clientHeight - tip.offsetHeight))}px`;
+}
+
+/** The index of each shown session among the shown (-1 for the others). */
+function rowsOf(input: PlotInput): Int32Array<ArrayBuffer> {
+  const rows = new Int32Array(input.model.runs.length).fill(-1);
+  input.sessions.forEach((session, row) => (rows[session] = row));
+  return rows;
+}
+
+const PC_HEIGHT = 340;
+const PC_TOP = 40;
+const PC_BOTTOM = 16;
+const PC_SIDE = 60;
+
+/** Parallel coordinates: an axis per column, a polyline per session. */
+export class ParallelCoordinates {
+  readonly root: HTMLElement;
+  private base: HTMLCanvasElement;
+  private overlay: HTMLCanvasElement;
+  private tip: HTMLElement;
+  private input: PlotInput | null = null;
+  private xs: number[] = [];
+  /** Pixel y of each shown session on each axis (row-major), NaN where not logged. */
+  private ys = new Float64Array(0);
+  private rows: Int32Array<ArrayBuffer> = new Int32Array(0);
+  private highlighted: number | null = null;
+
+  constructor(private events: PlotEvents) {
+    this.root = el("div", "hparams-parcoords");
+    this.base = document.createElement("canvas");
+    this.base.className = "hparams-pc-base";
+    this.base.setAttribute("role", "img");
+    this.base.setAttribute("aria-label", "Parallel coordinates of the sessions shown");
+    this.overlay = document.createElement("canvas");
+    this.overlay.className = "hparams-pc-overlay";
+    this.tip = el("div", "tooltip hparams-tooltip");
+    this.tip.hidden = true;
+    this.root.append(this.base, this.overlay, this.tip);
+    this.overlay.addEventListener("mousemove", (event) => {
+      const session = this.pick(event.offsetX, event.offsetY);
+      this.events.hover(session);
+      if (session === null || !this.input) this.tip.hidden = true;
+      else showTooltip(this.tip, this.root, this.input, session, event.offsetX, event.offsetY);
+    });
+    this.overlay.addEventListener("mouseleave", () => {
+      this.tip.hidden = true;
+      this.events.hover(null);
+    });
+    this.overlay.addEventListener("click", (event) => {
+      const session = this.pick(event.offsetX, event.offsetY);
+      if (session !== null) this.events.open(session);
+    });
+  }
+
+  draw(input: PlotInput, width: number): void {
+    this.input = input;
+    const n = input.columns.length;
+    const ctx = sizeCanvas(this.base, width, PC_HEIGHT);
+    sizeCanvas(this.overlay, width, PC_HEIGHT);
+    const inner = Math.max(1, width - 2 * PC_SIDE);
+    this.xs = input.columns.map((_, k) => (n === 1 ? width / 2 : PC_SIDE + (k * inner) / (n - 1)));
+    const scales = input.columns.map((column) => scaleOf(column, input.sessions));
+    const y = (t: number): number => PC_TOP + (1 - t) * (PC_HEIGHT - PC_TOP - PC_BOTTOM);
+    this.ys = new Float64Array(input.sessions.length * n);
+    input.sessions.forEach((session, row) => {
+      scales.forEach((scale, k) => {
+        const t = scale.at(session);
+        this.ys[row * n + k] = t === null ? NaN : y(t);
+      });
+    });
+    this.rows = rowsOf(input);
+    ctx.globalAlpha = input.sessions.length > 200 ? 0.35 : 0.8;
+    ctx.lineWidth = 1.2;
+    input.sessions.forEach((session, row) => this.line(ctx, row, input.color(session)));
+    ctx.globalAlpha = 1;
+    this.axes(ctx, input.columns, scales, y);
+    this.root.dataset.lines = String(input.sessions.length);
+    this.root.dataset.axes = String(n);
+    this.highlight(this.highlighted);
+  }
+
+  highlight(session: number | null): void {
+    this.highlighted = session;
+    const ctx = clear(this.overlay);
+    const row = session === null ? -1 : (this.rows[session] ?? -1);
+    if (row < 0 || !this.input) return;
+    ctx.lineWidth = 5;
+    this.line(ctx, row, "rgba(255,255,255,0.9)");
+    ctx.lineWidth = 2.5;
+    this.line(ctx, row, this.input.color(session!));
+  }
+
+  /** One session's polyline through the axes where it has a value (it skips the others). */
+  private line(ctx: CanvasRenderingContext2D, row: number, color: string): void {
+    const n = this.xs.length;
+    ctx.strokeStyle = color;
+    ctx.beginPath();
+    let points = 0;
+    for (let k = 0; k < n; k++) {
+      const y = this.ys[row * n + k];
+      if (Number.isNaN(y)) continue;
+      if (points++ === 0) ctx.moveTo(this.xs[k], y);
+      else ctx.lineTo(this.xs[k], y);
+    }
+    ctx.stroke();
+    if (points === 1) {
+      // A session with one value shows as a tick on its axis.
+      const k = this.ys.subarray(row * n, row * n + n).findIndex((y) => !Number.isNaN(y));
+      ctx.beginPath();
+      ctx.moveTo(this.xs[k] - 4, this.ys[row * n + k]);
+      ctx.lineTo(this.xs[k] + 4, this.ys[row * n + k]);
+      ctx.stroke();
+    }
+  }
+
+  private axes(ctx: CanvasRenderingContext2D, columns: Column[], scales: Scale[], y: (t: number) => number): void {
+    const spacing = columns.length > 1 ? this.xs[1] - this.xs[0] : 200;
+    ctx.font = FONT;
+    columns.forEach((column, k) => {
+      const x = this.xs[k];
+      ctx.strokeStyle = AXIS;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.moveTo(x, y(1));
+      ctx.lineTo(x, y(0));
+      ctx.stroke();
+      ctx.fillStyle = LABEL;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "alphabetic";
+      const name = column.name + (scales[k].log ? " (log)" : "");
+      ctx.fillText(fit(ctx, name, spacing - 6), x, 14);
+      ctx.fillStyle = "#5f6b7a";
+      ctx.textAlign = k === columns.length - 1 && columns.length > 1 ? "right" : "left";
+      ctx.textBaseline = "middle";
+      const ticks = scales[k].ticks;
+      const room = (PC_HEIGHT - PC_TOP - PC_BOTTOM) / Math.max(1, ticks.length - 1);
+      const shown = room >= 13 ? ticks : [ticks[0], ticks[ticks.length - 1]].filter(Boolean);
+      const dx = ctx.textAlign === "right" ? -4 : 4;
+      ctx.strokeStyle = "rgba(255,255,255,0.85)";
+      ctx.lineWidth = 3;
+      for (const [t, label] of shown) {
+        const text = fit(ctx, label, spacing / 2 - 6);
+        ctx.strokeText(text, x + dx, y(t)); // a halo keeps the label readable over the lines
+        ctx.fillText(text, x + dx, y(t));
+      }
+    });
+  }
+
+  /** The shown session whose line passes nearest the point, if near enough. */
+  private pick(px: number, py: number): number | null {
+    const input = this.input;
+    if (!input) return null;
+    let best: number | null = null;
+    let nearest = PICK;
+    input.sessions.forEach((session, row) => {
+      const distance = Math.abs(this.yAt(row, px) - py);
+      if (distance < nearest) {
+        nearest = distance;
+        best = session;
+      }
+    });
+    return best;
+  }
+
+  /** Where a session's line is at ``px`` (NaN where it has none). */
+  private yAt(row: number, px: number): number {
+    const n = this.xs.length;
+    const ys = this.ys.subarray(row * n, row * n + n);
+    let before = -1;
+    let after = -1;
+    for (let k = 0; k < n; k++) {
+      if (Number.isNaN(ys[k])) continue;
+      if (this.xs[k] <= px) before = k;
+      else {
+        after = k;
+        break;
+      }
+    }
+    if (before < 0) return after >= 0 && px > this.xs[after] - PICK ? ys[after] : NaN;
+    if (after < 0) return px < this.xs[before] + PICK ? ys[before] : NaN;
+    const t = (px - this.xs[before]) / (this.xs[after] - this.xs[before]);
+    return ys[before] + (ys[after] - ys[before]) * t;
+  }
+}
+
+/** The matrix shows at most this many hyperparameters and metrics. */
+const MATRIX_MAX = 10;
+const MATRIX_LABEL = 140;
+const CELL_GAP = 6;
+
+interface ScatterPlot {
+  root: HTMLElement;
+  base: HTMLCanvasElement;
+  overlay: HTMLCanvasElement;
+  hparam: Column;
+  metric: Column;
+  /** Pixel positions of each shown session (NaN where either value is not logged). */
+  px: Float64Array;
+  py: Float64Array;
+}
+
+/** Scatter plots of every shown metric (columns) against every shown hyperparameter (rows). */
+export class ScatterMatrix {
+  readonly root: HTMLElement;
+  private grid: HTMLElement;
+  private note: HTMLElement;
+  private tip: HTMLElement;
+  private plots: ScatterPlot[] = [];
+  private input: PlotInput | null = null;
+  private rows: Int32Array<ArrayBuffer> = new Int32Array(0);
+  private highlighted: number | null = null;
+  private layoutKey = "";
+
+  constructor(private events: PlotEvents) {
+    this.root = el("div", "hparams-matrix-wrap");
+    this.note = el("p", "hparams-note");
+    this.grid = el("div", "hparams-matrix");
+    this.tip = el("div", "tooltip hparams-tooltip");
+    this.tip.hidden = true;
+    this.root.append(this.note, this.grid, this.tip);
+  }
+
+  draw(input: PlotInput, width: number): void {
+    this.input = input;
+    const hparams = input.columns.filter((c) => c.kind === "hparam");
+    const metrics = input.columns.filter((c) => c.kind === "metric");
+    const rows = hparams.slice(0, MATRIX_MAX);
+    const cols = metrics.slice(0, MATRIX_MAX);
+    const cut = hparams.length > rows.length || metrics.length > cols.length;
+    this.note.textContent =
+      rows.length === 0 || cols.length === 0
+        ? "Show at least one hyperparameter and one metric for the scatter plots."
+        : cut
+          ? `The first ${rows.length} hyperparameters × ${cols.length} metrics; hide columns to choose others.`
+          : "";
+    this.note.hidden = this.note.textContent === "";
+    const size = Math.floor(Math.min(220, Math.max(110, (width - MATRIX_LABEL) / Math.max(1, cols.length) - CELL_GAP)));
+    const key = JSON.stringify([rows.map((c) => c.id), cols.map((c) => c.id), size]);
+    if (key !== this.layoutKey) this.layout(rows, cols, size);
+    this.layoutKey = key;
+    this.rows = rowsOf(input);
+    const scales = new Map([...rows, ...cols].map((column) => [column, scaleOf(column, input.sessions)]));
+    for (const plot of this.plots) {
+      this.drawPlot(plot, input, size, scales.get(plot.hparam)!, scales.get(plot.metric)!);
+    }
+    this.root.dataset.plots = String(this.plots.length);
+    this.highlight(this.highlighted);
+  }
+
+  highlight(session: number | null): void {
+    this.highlighted = session;
+    const row = session === null ? -1 : (this.rows[session] ?? -1);
+    for (const plot of this.plots) {
+      const ctx = clear(plot.overlay);
+      if (row < 0 || Number.isNaN(plot.px[row]) || !this.input) continue;
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#1d232b";
+      ctx.fillStyle = this.input.color(session!);
+      ctx.beginPath();
+      ctx.arc(plot.px[row], plot.py[row], 5, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    }
+  }
+
+  private layout(rows: Column[], cols: Column[], size: number): void {
+    this.grid.style.gridTemplateColumns = `${MATRIX_LABEL}px repeat(${cols.length}, ${size}px)`;
+    const cells: HTMLElement[] = [el("div", "")];
+    for (const metric of cols) {
+      const head = el("div", "hparams-matrix-col");
+      head.textContent = metric.name; // text, never HTML
+      head.title = metric.name;
+      cells.push(head);
+    }
+    this.plots = [];
+    for (const hparam of rows) {
+      const head = el("div", "hparams-matrix-row");
+      head.textContent = hparam.name; // text, never HTML
+      head.title = hparam.name;
+      cells.push(head);
+      for (const metric of cols) {
+        const plot = this.makePlot(hparam, metric);
+        this.plots.push(plot);
+        cells.push(plot.root);
+      }
+    }
+    this.grid.replaceChildren(...(rows.length && cols.length ? cells : []));
+  }
+
+  private makePlot(hparam: Column, metric: Column): ScatterPlot {
+    const root = el("div", "hparams-scatter");
+    root.dataset.hparam = hparam.name;
+    root.dataset.metric = metric.name;
+    const base = document.createElement("canvas");
+    base.className = "hparams-scatter-base";
+    base.setAttribute("role", "img");
+    base.setAttribute("aria-label", `${metric.name} against ${hparam.name}`);
+    const overlay = document.createElement("canvas");
+    overlay.className = "hparams-scatter-overlay";
+    root.append(base, overlay);
+    const plot: ScatterPlot = { root, base, overlay, hparam, metric, px: new Float64Array(0), py: new Float64Array(0) };
+    overlay.addEventListener("mousemove", (event) => {
+      const session = this.pick(plot, event.offsetX, event.offsetY);
+      this.events.hover(session);
+      if (session === null || !this.input) this.tip.hidden = true;
+      else {
+        const input = { ...this.input, columns: [hparam, metric] };
+        const [x, y] = [root.offsetLeft + event.offsetX, root.offsetTop + event.offsetY];
+        showTooltip(this.tip, this.root, input, session, x, y);
+      }
+    });
+    overlay.addEventListener("mouseleave", () => {
+      this.tip.hidden = true;
+      this.events.hover(null);
+    });
+    overlay.addEventListener("click", (event) => {
+      const session = this.pick(plot, event.offsetX, event.offsetY);
+      if (session !== null) this.events.open(session);
+    });
+    return plot;
+  }
+
+  private drawPlot(plot: ScatterPlot, input: PlotInput, size: number, sx: Scale, sy: Scale): void {
+    const height = Math.round(size * 0.75);
+    const ctx = sizeCanvas(plot.base, size, height);
+    sizeCanvas(plot.overlay, size, height);
+    const pad = 8;
+    const count = input.sessions.length;
+    plot.px = new Float64Array(count);
+    plot.py = new Float64Array(count);
+    input.sessions.forEach((session, row) => {
+      const x = sx.at(session);
+      const y = sy.at(session);
+      const both = x !== null && y !== null;
+      plot.px[row] = both ? pad + x * (size - 2 * pad) : NaN;
+      plot.py[row] = both ? pad + (1 - y) * (height - 2 * pad - 10) : NaN;
+    });
+    ctx.strokeStyle = "#dde1e6";
+    ctx.strokeRect(0.5, 0.5, size - 1, height - 1);
+    ctx.font = "9px system-ui, sans-serif";
+    ctx.fillStyle = "#5f6b7a";
+    ctx.textBaseline = "bottom";
+    const lowX = sx.ticks[0]?.[1] ?? "";
+    const highX = sx.ticks.length > 1 ? sx.ticks[sx.ticks.length - 1][1] : "";
+    ctx.textAlign = "left";
+    ctx.fillText(fit(ctx, lowX, size / 2 - 4), 3, height - 1);
+    ctx.textAlign = "right";
+    ctx.fillText(fit(ctx, highX, size / 2 - 4), size - 3, height - 1);
+    const big = count > 300;
+    ctx.globalAlpha = big ? 0.6 : 0.85;
+    input.sessions.forEach((session, row) => {
+      const x = plot.px[row];
+      if (Number.isNaN(x)) return;
+      ctx.fillStyle = input.color(session);
+      if (big) ctx.fillRect(x - 1.5, plot.py[row] - 1.5, 3, 3);
+      else {
+        ctx.beginPath();
+        ctx.arc(x, plot.py[row], 3, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    });
+    ctx.globalAlpha = 1;
+  }
+
+  private pick(plot: ScatterPlot, x: number, y: number): number | null {
+    const input = this.input;
+    if (!input) return null;
+    let best: number | null = null;
+    let nearest = PICK * PICK;
+    input.sessions.forEach((session, row) => {
+      const d = (plot.px[row] - x) ** 2 + (plot.py[row] - y) ** 2;
+      if (d < nearest) {
+        nearest = d;
+        best = session;
+      }
+    });
+    return best;
+  }
+}
