@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import signal
 import socket
 import subprocess
@@ -293,3 +294,40 @@ def test_bind_all_without_no_auth_prints_a_tokened_url(logdir: Path, tmp_path: P
         _, err = process.communicate(timeout=30)
     token_lines = [line for line in err.splitlines() if "?token=" in line]
     assert len(token_lines) == 1, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["serving", "reading"])
+def test_sigterm_stops_the_server_as_ctrl_c_does_and_removes_its_info_file(
+    logdir: Path, tmp_path: Path, when: str
+) -> None:
+    """A service manager (or ``kill``) stops servers with SIGTERM; it must clean up as Ctrl-C."""
+    port = _free_port()
+    if when == "reading":  # enough to read that SIGTERM arrives before the server listens
+        with SummaryWriter(str(logdir / "big")) as writer:
+            for step in range(200_000):
+                writer.add_scalar("loss", 1.0, step)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stepscope", "--logdir", str(logdir), "--port", str(port)]
+        + ["--index", str(tmp_path / "t.duckdb")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    info = Path(tmp_path) / f".stepscope-info-{os.getuid()}" / f"{process.pid}.json"
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert info.exists(), "the server did not describe itself"
+        if when == "serving":
+            _wait_for(f"http://127.0.0.1:{port}/api/runs", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stepscope stopped." in err
+    assert "Traceback" not in err
+    assert not info.exists(), "SIGTERM left the server's info file behind"

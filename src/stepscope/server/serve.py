@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import socket
 import tempfile
 import threading
@@ -198,6 +199,21 @@ def write_info(
     return path
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, ``kill``) stops the server as Ctrl-C does, cleaning up.
+
+    Python's default for SIGTERM ends the process at once, leaving the info
+    file behind; uvicorn catches it while serving, but raises it again once
+    it has shut down. Both now arrive here as a ``KeyboardInterrupt``.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     """Run the server until interrupted (Ctrl-C)."""
     import uvicorn
@@ -219,6 +235,7 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     token = None if options.no_auth or is_loopback(host) else secrets.token_urlsafe(24)
     prefix = "/" + options.path_prefix.strip("/") if options.path_prefix.strip("/") else ""
 
+    stop_on_sigterm()
     sock = bind(host, options.port, echo)
     try:
         index = Index.open(sources, options.index)
