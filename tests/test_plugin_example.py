@@ -177,7 +177,7 @@ def test_api_plugins_lists_hello_with_its_page_module(client: TestClient) -> Non
         "problem": None,
     }
     # The plugins with data, in tab order (scalars always comes).
-    assert [entry["name"] for entry in body["plugins"]] == ["scalars", "hello"]
+    assert [entry["name"] for entry in body["plugins"]] == ["scalars", "hello", "sql"]
 
 
 def test_the_greetings_route_answers_what_was_written(client: TestClient) -> None:

@@ -26,6 +26,7 @@ from stepscope.plugins.metadata import plugin_metadata
 from stepscope.plugins.registry import GROUP, load_plugins
 from stepscope.proto import summary_pb2
 from stepscope.server.app import create_app
+from stepscope.server.plugin_host import readable_title
 from stepscope.store.index import Index
 from stepscope.store.provider import DataProvider
 from stepscope.tensors import to_tensor_proto
@@ -42,6 +43,7 @@ BUILT_IN = [
     "pr_curves",
     "mesh",
     "text",
+    "sql",
     "raw",
 ]
 
@@ -167,7 +169,7 @@ def test_api_plugins_lists_the_kinds_with_data_and_how_to_load_their_pages(
         body = client.get("/api/plugins").json()
     assert body["problems"] == []
     names = [p["name"] for p in body["plugins"]]
-    assert names == ["scalars", "images", "distributions", "histograms", "someones_plugin"]
+    assert names == ["scalars", "images", "distributions", "histograms", "sql", "someones_plugin"]
     by_name = {p["name"]: p for p in body["plugins"]}
     assert by_name["images"] == {
         "name": "images",
@@ -181,18 +183,19 @@ def test_api_plugins_lists_the_kinds_with_data_and_how_to_load_their_pages(
     assert by_name["distributions"]["claims"] == ["histograms"]
     odd = by_name["someones_plugin"]
     assert (odd["title"], odd["page"], odd["fallback"]) == (
-        "someones_plugin",
+        "Someones plugin",
         {"builtin": "raw"},
         True,
     )
 
 
-def test_scalars_is_listed_even_for_an_empty_logdir(tmp_path: Path) -> None:
+def test_scalars_and_the_query_box_are_listed_even_for_an_empty_logdir(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     provider = DataProvider(Index.open(parse_logdir_spec(str(tmp_path / "empty")), ":memory:"))
     provider.update()
     with TestClient(create_app(provider)) as client:
-        assert [p["name"] for p in client.get("/api/plugins").json()["plugins"]] == ["scalars"]
+        listed = [p["name"] for p in client.get("/api/plugins").json()["plugins"]]
+    assert listed == ["scalars", "sql"]  # the query box too: it reads the index, not a kind
     provider.index.close()
 
 
@@ -304,3 +307,17 @@ def test_the_kinds_have_no_routes_left_in_the_core_server() -> None:
     for kind in ("images", "hparams", "custom_scalars", "mesh"):
         assert (PACKAGE / "plugins" / kind / "routes.py").is_file()
         assert (PACKAGE / "plugins" / kind / "read.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("graph_keras_model", "Keras model"),
+        ("tensor", "Tensors"),
+        ("custom_plugin", "Custom plugin"),
+        ("my-plugin", "My plugin"),
+        ("x", "X"),
+    ],
+)
+def test_a_plugin_without_a_view_gets_a_readable_tab_title(name: str, title: str) -> None:
+    assert readable_title(name) == title

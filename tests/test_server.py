@@ -309,8 +309,10 @@ def test_sigterm_stops_the_server_as_ctrl_c_does_and_removes_its_info_file(
                 writer.add_scalar("loss", 1.0, step)
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "stepscope", "--logdir", str(logdir), "--port", str(port)]
-        + ["--index", str(tmp_path / "t.duckdb")],
+        [
+            *(sys.executable, "-m", "stepscope", "--logdir", str(logdir)),
+            *("--port", str(port), "--index", str(tmp_path / "t.duckdb")),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

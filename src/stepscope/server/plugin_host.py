@@ -66,10 +66,32 @@ def plugin_listing(
     if fallback is not None:
         for name in sorted(present - registry.claimed().keys() - taken):
             entry = _entry(fallback, problems.get(fallback.name))
-            entry.update(name=name, title=name, claims=[name])
+            entry.update(name=name, title=readable_title(name), claims=[name])
             entries.append(entry)
     lines = [*registry.problems, *(f"plugin {n!r} {p}" for n, p in problems.items())]
     return {"plugins": entries, "problems": lines}
+
+
+#: Titles of plugins that TensorBoard and its writers use, which stepscope shows raw.
+KNOWN_TITLES = {
+    "graph_keras_model": "Keras model",
+    "graph_run_metadata": "Run metadata",
+    "graph_run_metadata_graph": "Run metadata graphs",
+    "graph_host_call": "Host calls",
+    "tensor": "Tensors",
+    "profile": "Profile",
+    "projector": "Projector",
+    "timeseries": "Time series",
+}
+
+
+def readable_title(plugin_name: str) -> str:
+    """A tab title for a plugin name no plugin claims: ``custom_plugin`` is "Custom plugin"."""
+    known = KNOWN_TITLES.get(plugin_name)
+    if known is not None:
+        return known
+    words = " ".join(plugin_name.replace("-", "_").split("_")).strip() or plugin_name
+    return words[:1].upper() + words[1:]
 
 
 def _entry(plugin: Plugin, problem: str | None) -> dict[str, Any]:

@@ -389,6 +389,14 @@ class DataProvider:
             .df()
         )
 
+    def forbid_external_access(self) -> None:
+        """From now on no query of this index may read files, URLs or extensions (the server's lock).
+
+        DuckDB's setting holds for the whole database and cannot be undone
+        while it is open; reading and updating the index need no external access.
+        """
+        self.index.cursor().execute("SET enable_external_access = false")
+
     def sql(self, query: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         """Run a query over the documented views (``runs``, ``tags``, ``scalars``...)."""
         return self.index.cursor().execute(query, parameters or []).df()

@@ -21,6 +21,7 @@ import { meshView } from "./mesh/mesh";
 import { prCurvesView } from "./pr_curves/prcurves";
 import { rawView } from "./raw/raw";
 import { ScalarsView } from "./scalars/scalars";
+import { sqlView } from "./sql/sql";
 import { textView } from "./text/text";
 
 /** The bundled views (mesh loads three.js itself, the first time it draws). */
@@ -36,6 +37,7 @@ export const BUILTIN_VIEWS: Readonly<Record<string, ViewFactory>> = {
   hparams: hparamsView,
   mesh: meshView,
   raw: rawView,
+  sql: sqlView,
 };
 
 /** What a tab shows; ``key`` changes exactly when a different view is wanted. */

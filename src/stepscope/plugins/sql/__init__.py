@@ -1,0 +1,1 @@
+"""The query box: read-only SQL over the index's documented views."""
