@@ -25,7 +25,15 @@ Usage::
 
     python benchmarks/bench_dashboard.py [--cache /tmp/stepscope-bench] [--skip-tensorboard]
 
+* **Query box** (issue 14): ``SELECT run, min(value) ... GROUP BY run`` over
+  every point, through ``POST /api/plugins/sql/query``, first and best of five.
+
 Goals (issue 4): 20 charts within 1.5 s; one tag for 50 runs in under 100 ms.
+* **Run group** (issue 14): all runs of one tag as one group's mean and
+  ±1 std band, 1,000 points, the request's time (the server's computation
+  and the answer), first, best and median of five.
+
+Goals (issue 14): the query in under 200 ms; the group in under 100 ms.
 """
 
 from __future__ import annotations
@@ -95,8 +103,41 @@ def time_api(base: str, tag: str, runs: list[str], fmt: str) -> dict[str, float]
     return {"first": times[0], "best": min(times[1:]), "bytes": size}
 
 
-def time_page(browser: Any, url: str, charts: int = 20) -> float:
+QUERY = "SELECT run, min(value) AS best FROM scalars GROUP BY run ORDER BY run"
+
+
+def time_query(base: str, sql: str = QUERY) -> dict[str, float]:
+    """The query box over the whole index: the request's time, and DuckDB's as the server saw it."""
+    times, server = [], []
+    for _ in range(6):
+        started = time.perf_counter()
+        answer = json.loads(post(base + "api/plugins/sql/query", {"sql": sql}))
+        times.append(time.perf_counter() - started)
+        server.append(float(answer["seconds"]))
+    return {"first": times[0], "best": min(times[1:]), "server best": min(server[1:])}
+
+
+def time_group(base: str, tag: str, runs: list[str]) -> dict[str, float]:
+    """One group of every run drawn as mean and band: ``POST /api/plugins/scalars/groups``."""
+    body = {
+        "tag": tag,
+        "groups": [{"name": "all", "runs": runs}],
+        "band": "std",
+        "max_points": 1000,
+        "format": "binary",
+    }
+    times = []
+    for _ in range(6):
+        started = time.perf_counter()
+        post(base + "api/plugins/scalars/groups", body)
+        times.append(time.perf_counter() - started)
+    return {"first": times[0], "best": min(times[1:]), "median": statistics.median(times[1:])}
+
+
+def time_page(browser: Any, url: str, charts: int = 20, legend: bool = False) -> float:
     context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
+    if legend:  # the charts' legend toggle, as a person who turned it on finds it
+        context.add_init_script("localStorage.setItem('stepscope.chartLegend', '1')")
     page = context.new_page()
     try:
         page.goto(url, wait_until="commit")
@@ -145,6 +186,9 @@ def main() -> None:
         results["stepscope API binary"] = time_api(base, tag, runs, "binary")
         results["stepscope API json"] = time_api(base, tag, runs, "json")
         print("stepscope API:", results["stepscope API binary"], results["stepscope API json"])
+        results["stepscope query"] = time_query(base)
+        results["stepscope group"] = time_group(base, tag, runs)
+        print("stepscope query:", results["stepscope query"], "group:", results["stepscope group"])
 
         tb_port = None
         if not args.skip_tensorboard:
@@ -167,6 +211,12 @@ def main() -> None:
                 ours = [time_page(browser, base) for _ in range(args.pages)]
                 results["stepscope page"] = {"median": statistics.median(ours), "all": ours}
                 print("stepscope page:", results["stepscope page"])
+                legend = [time_page(browser, base, legend=True) for _ in range(args.pages)]
+                results["stepscope page, legend"] = {
+                    "median": statistics.median(legend),
+                    "all": legend,
+                }
+                print("stepscope page with legends:", results["stepscope page, legend"])
                 if tb_port is not None:
                     import tb_peer
 
@@ -210,8 +260,22 @@ def main() -> None:
         theirs = results["TensorBoard API"]["best"]
         print(f"  TensorBoard                          best {theirs * 1000:7.1f} ms   "
               f"(stepscope binary {theirs / api['best']:.1f}x faster)")  # fmt: skip
+    query = results["stepscope query"]
+    print(f"query box, {QUERY!r} over {args.runs * args.tags * args.steps:,} points:")
+    print(
+        f"  stepscope  first {query['first'] * 1000:7.1f} ms   best {query['best'] * 1000:7.1f} ms"
+        f"   (DuckDB {query['server best'] * 1000:.1f} ms)   goal < 200 ms"
+    )
+    group = results["stepscope group"]
+    print(f"a group of {args.runs} runs x {args.steps:,} steps as mean and band (request time):")
+    print(
+        f"  stepscope  first {group['first'] * 1000:7.1f} ms   best {group['best'] * 1000:7.1f} ms"
+        f"   median {group['median'] * 1000:.1f} ms   goal < 100 ms"
+    )
     print("20 charts drawn after navigation (median of fresh pages):")
     print(f"  stepscope    {page:6.2f} s   goal <= 1.5 s")
+    with_legend = results["stepscope page, legend"]["median"]
+    print(f"  stepscope, grid and legends on  {with_legend:6.2f} s   goal <= 1.5 s")
     if "TensorBoard page" in results:
         theirs = results["TensorBoard page"]["median"]
         print(f"  TensorBoard  {theirs:6.2f} s   (stepscope {theirs / page:.1f}x faster)")

@@ -147,8 +147,8 @@ def expect_scalars_of_only(page: Page, run: str, runs_in_logdir: int) -> None:
     accuracy = card(page, "hparam/accuracy")
     expect(accuracy).to_have_attribute("data-state", "drawn", timeout=10_000)
     expect(accuracy).to_have_attribute("data-runs", "1")
-    # The training run's own chart has no line left.
-    expect(card(page, "train/loss")).to_have_attribute("data-state", "empty", timeout=10_000)
+    # The training run's own chart has no shown run left: hidden, as TensorBoard does (issue 14, bug 9).
+    expect(card(page, "train/loss")).to_be_hidden(timeout=10_000)
 
 
 def test_hparams_table_sorts_filters_hides_and_plots(

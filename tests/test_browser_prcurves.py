@@ -138,6 +138,7 @@ def test_pr_curves_view_draws_steps_and_hovers(start_server, open_page, pr_logdi
     """A card per run and tag, the curve in the run's colour, the slider, the tooltip's numbers."""
     server = start_server(pr_logdir)
     page = open_page(server.url + "#tab=pr_curves").page
+    page.get_by_label("One card per run").check()  # (a chart per tag, every run on it, by default)
     expect(page.locator(".prcurves-card")).to_have_count(2 * len(TAGS))
     for run in ("torch", "ours"):
         for tag, thresholds in TAGS.items():
@@ -237,6 +238,7 @@ def test_pr_curves_view_survives_nan(start_server, open_page, tmp_path: Path) ->
         writer.add_pr_curve_raw("pr/no_positives", *none, global_step=0, num_thresholds=127)
     server = start_server(root)
     page = open_page(server.url + "#tab=pr_curves").page
+    page.get_by_label("One card per run").check()  # (a chart per tag, every run on it, by default)
     expect(page.locator(".prcurves-card")).to_have_count(3)
 
     naive = drawn_card(pr_card(page, "torch", "pr/naive"))

@@ -418,7 +418,7 @@ def test_plugin_without_a_view_shows_its_raw_tensors(
     server = start_server(root)
     tab, page = open_tab(open_page, server, "scalars")
     plugin_tab = page.locator('a.tab[data-plugin="my_plugin"]')
-    expect(plugin_tab).to_have_text("my_plugin")
+    expect(plugin_tab).to_have_text("My plugin")  # a readable title (issue 14, bug 10)
     plugin_tab.click()
     expect(page.locator(".raw-note")).to_have_text(
         "stepscope has no view for the plugin my_plugin; these are its raw tensors."

@@ -37,6 +37,7 @@ BUILT_IN = [
     "custom_scalars",
     "images",
     "audio",
+    "graphs",
     "distributions",
     "histograms",
     "hparams",

@@ -5,7 +5,9 @@
 import { errorText, type TagMeta, type TagsByRun } from "./api";
 import { runColor } from "./colors";
 import { el } from "./runs";
+import { cardSizeControl } from "./settings";
 import { compileFilter, type Store } from "./state";
+import { addCardTools, enlargeButton, PinnedCards } from "./workspace";
 
 /** A tab's view, as main.ts drives it. */
 export interface View {
@@ -16,6 +18,8 @@ export interface View {
   updateRuns(): void;
   /** The data changed: what is shown is fetched again, keeping what the person chose. */
   invalidate(): void;
+  /** These runs' colours changed: draw them in their new colours (without it, main.ts calls invalidate). */
+  recolor?(runs: Set<string>): void;
 }
 
 /** Makes a tab's view; ``plugin`` is the tab's name (e.g. "distributions", or the plugin a raw tab shows). */
@@ -55,15 +59,19 @@ export function tagFilterInput(store: Store): HTMLElement {
   return wrap;
 }
 
-/** The run's name with its colour, for a card's head. */
+/** The run's name with its colour, for a card's head; a long name too wide shows its start and end ("abc…xyz"). */
 export function runLabel(run: string): HTMLElement {
   const label = el("span", "card-run");
   const swatch = el("span", "swatch");
   swatch.style.background = runColor(run);
-  const name = el("span", "");
-  name.textContent = run; // text, never HTML
+  // The start gives way (clipped with an ellipsis) and the end stays: together they read as the name.
+  const cut = run.length > 20 ? run.length - 10 : run.length;
+  const start = el("span", "card-run-start");
+  start.textContent = run.slice(0, cut); // text, never HTML
+  const end = el("span", "card-run-end");
+  end.textContent = run.slice(cut);
   label.title = run;
-  label.append(swatch, name);
+  label.append(swatch, start, end);
   return label;
 }
 
@@ -74,6 +82,8 @@ export interface TagCard {
   setVisible(visible: boolean): void;
   /** The data changed; fetch again if visible (else when next visible). */
   invalidate(): void;
+  /** Frees what the card holds (e.g. a WebGL context) when the view drops it. */
+  destroy?(): void;
 }
 
 /**
@@ -128,7 +138,10 @@ export interface TagCardsOptions<C extends TagCard> {
   tools?: HTMLElement[];
 }
 
-/** A grid of cards, one per shown run and accepted tag, ordered by tag then run. */
+/**
+ * A grid of cards, one per shown run and accepted tag, ordered by tag then
+ * run; pinned cards go first, in a section of their own, in pin order.
+ */
 export class TagCardsView<C extends TagCard> implements View {
   readonly root: HTMLElement;
   readonly cards = new Map<string, C>();
@@ -136,6 +149,7 @@ export class TagCardsView<C extends TagCard> implements View {
   private empty: HTMLElement;
   private observer: IntersectionObserver;
   private tags: TagsByRun = {};
+  private pinned: PinnedCards;
 
   constructor(
     protected store: Store,
@@ -144,10 +158,12 @@ export class TagCardsView<C extends TagCard> implements View {
   ) {
     this.root = el("div", options.className);
     const bar = el("div", "toolbar");
-    bar.append(tagFilterInput(store), ...(options.tools ?? []));
+    bar.append(tagFilterInput(store), ...(options.tools ?? []), cardSizeControl(store));
     this.empty = el("p", "empty");
     this.grid = el("div", "cards");
-    this.root.append(bar, this.empty, this.grid);
+    // A view is made when its tab is shown (main.ts): the tab is the current one.
+    this.pinned = new PinnedCards(store, store.state.tab);
+    this.root.append(bar, this.empty, this.pinned.root, this.grid);
     this.observer = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
@@ -158,7 +174,7 @@ export class TagCardsView<C extends TagCard> implements View {
       { rootMargin: "300px 0px" },
     );
     store.subscribe((changed) => {
-      if (changed.has("tagFilter")) this.render();
+      if (changed.has("tagFilter") || changed.has("pinned")) this.render();
     });
   }
 
@@ -173,6 +189,18 @@ export class TagCardsView<C extends TagCard> implements View {
 
   invalidate(): void {
     for (const card of this.cards.values()) card.invalidate();
+  }
+
+  /** The cards of these runs are made again, in their new colours (a card takes its run's colour when made). */
+  recolor(runs: Set<string>): void {
+    for (const [key, card] of this.cards) {
+      if (!runs.has(card.card.dataset.run ?? "")) continue;
+      this.observer.unobserve(card.card);
+      card.destroy?.();
+      this.pinned.forget(key);
+      this.cards.delete(key);
+    }
+    this.render();
   }
 
   private render(): void {
@@ -193,10 +221,15 @@ export class TagCardsView<C extends TagCard> implements View {
       card.card.dataset.key = key;
       card.card.dataset.run = run;
       card.card.dataset.tag = tag;
+      addCardTools(card.card, enlargeButton(card.card), this.pinned.button(key));
       this.cards.set(key, card);
       this.observer.observe(card.card);
     }
-    this.grid.replaceChildren(...wanted.map(([key]) => this.cards.get(key)!.card));
+    const pinned = this.pinned.order(wanted.map(([key]) => key));
+    const first = new Set(pinned);
+    this.pinned.grid.replaceChildren(...pinned.map((key) => this.cards.get(key)!.card));
+    this.grid.replaceChildren(...wanted.filter(([key]) => !first.has(key)).map(([key]) => this.cards.get(key)!.card));
+    this.pinned.update(pinned.length);
     this.empty.hidden = wanted.length > 0;
     this.empty.textContent = this.options.emptyText;
   }

@@ -10,18 +10,21 @@
 // to fetch and draw; its parts are beside it: the series as data
 // (chartSeries), the uPlot options (chartOptions), the marks of points a line
 // cannot show (chartMarks), the checkpoint markers (checkpoints), the
-// tooltip (chartTooltip) and the downloads (chartExport).
+// tooltip (chartTooltip), the downloads (chartExport), the step selection
+// every chart shares (chartSelection), the table of the runs there
+// (chartTable) and the legend (chartLegend).
 
 import uPlot from "uplot";
 import { errorText } from "./api";
 import { downloadData, downloadPng } from "./chartExport";
+import { fetchGroupedLines } from "./chartGroups";
+import { ChartLegend } from "./chartLegend";
 import { fillBands, markLonePoints, markNonFinite } from "./chartMarks";
 import { chartOptions } from "./chartOptions";
 import {
   type ChartQuery,
   type Density,
   drawable,
-  fetchLines,
   type Line,
   type Plotted,
   spliceDetail,
@@ -29,6 +32,8 @@ import {
   xValues,
   yRange,
 } from "./chartSeries";
+import { onSelection, selectionPlugin } from "./chartSelection";
+import { ChartTable } from "./chartTable";
 import { placeTooltip, tooltipTable } from "./chartTooltip";
 import {
   checkpointLines,
@@ -37,7 +42,8 @@ import {
   drawCheckpoints,
   type Marker,
 } from "./checkpoints";
-import { runColor } from "./colors";
+import { onThemeChange, runColor } from "./colors";
+import type { Grouping } from "./groups";
 import { button, cardHead, el } from "./runs";
 import { smooth } from "./smooth";
 import type { ViewState } from "./state";
@@ -65,6 +71,12 @@ export class ScalarChart {
   private forced: { x: [number, number]; y: [number, number] } | null = null;
   private lastWidth = 0;
   private checkpoints: CheckpointsByRun = new Map();
+  /** Run groups (the scalars view's): each drawn as its mean and band, its runs only when opened. */
+  private grouping: Grouping | null = null;
+  private legend: ChartLegend;
+  private table: ChartTable;
+  /** What stops the chart following the shared selection and the theme (on destroy). */
+  private stopFollowing: (() => void)[] = [];
   /** Whether the card is in view, and whether its data is older than the index. */
   visible = false;
   stale = true;
@@ -78,6 +90,13 @@ export class ScalarChart {
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
     const tools = el("span", "card-tools");
+    this.legend = new ChartLegend(() => this.draw());
+    this.table = new ChartTable({
+      tag,
+      queries: () => this.queries,
+      plotted: () => this.plotted,
+      fetch: (density, signal) => this.fetch(density, signal),
+    });
     tools.append(
       button("⤢", "Enlarge this chart (or shrink it back)", () => this.toggleEnlarged()),
       button("⟲", "Reset the zoom (or double-click the chart)", () => this.resetZoom()),
@@ -86,6 +105,8 @@ export class ScalarChart {
       button("PNG", "Download this chart as a PNG image", () => {
         if (this.u) downloadPng(this.u, this.tag, this.plotted);
       }),
+      this.table.toggleButton,
+      this.legend.toggleButton,
     );
     head.append(tools);
     this.plot = el("div", "plot");
@@ -94,9 +115,28 @@ export class ScalarChart {
     this.tooltip = el("div", "tooltip");
     this.tooltip.hidden = true;
     this.plot.append(this.message, this.tooltip);
-    this.card.append(head, this.plot);
+    this.card.append(head, this.plot, this.legend.root, this.table.root);
     this.plot.addEventListener("dblclick", () => this.resetZoom());
+    this.stopFollowing.push(
+      onSelection(() => {
+        this.u?.redraw(false);
+        this.table.update();
+      }),
+      // The axes, the grid and the faint lines are drawn in the theme's colours: made again.
+      onThemeChange(() => {
+        if (!this.u) return;
+        this.destroyPlot();
+        this.draw();
+      }),
+    );
     new ResizeObserver(() => this.resize()).observe(this.plot);
+  }
+
+  /** A person picked new colours for ``runs``: uPlot keeps the colours a plot was made with, so make it again. */
+  recolor(runs: Set<string>): void {
+    if (!this.u || !this.plotted.some((line) => runs.has(line.run))) return;
+    this.destroyPlot();
+    this.draw();
   }
 
   /** The runs to draw (shown and having this tag); fetches if they changed. */
@@ -117,6 +157,13 @@ export class ScalarChart {
   setCheckpoints(byRun: CheckpointsByRun): void {
     this.checkpoints = byRun;
     this.u?.redraw(false);
+  }
+
+  /** The run groups (null: none); fetches again on the next setRuns if they changed. */
+  setGrouping(grouping: Grouping | null): void {
+    if ((grouping?.key ?? null) === (this.grouping?.key ?? null)) return;
+    this.grouping = grouping;
+    this.stale = true;
   }
 
   setVisible(visible: boolean): void {
@@ -146,7 +193,7 @@ export class ScalarChart {
   }
 
   private fetch(density: Density, signal: AbortSignal): Promise<Line[]> {
-    return fetchLines(this.queries, this.tag, density, signal);
+    return fetchGroupedLines(this.queries, this.tag, density, signal, this.grouping);
   }
 
   async load(): Promise<void> {
@@ -186,7 +233,7 @@ export class ScalarChart {
   private draw(): void {
     const state = this.state();
     const weight = state.smoothing;
-    this.plotted = spliceDetail(this.overview, this.detail)
+    const lines: Plotted[] = spliceDetail(this.overview, this.detail)
       .filter((s) => s.step.length > 0)
       .map((s) => ({
         run: s.run,
@@ -194,16 +241,28 @@ export class ScalarChart {
         label: s.label,
         role: s.role,
         of: s.of,
+        group: s.group,
         color: runColor(s.colorKey),
         step: s.step,
         wall: s.wall,
         x: xValues(s, state.xAxis),
         raw: s.value,
-        smoothed: s.role ? s.value : smooth(s.value, weight),
+        // A margin chart's bounds are smoothed as its value is, or the line would leave its band.
+        smoothed: smooth(s.value, weight),
       }));
+    this.legend.setLines(lines);
+    this.plotted = lines.filter((p) => this.legend.drawn(p));
+    this.table.update();
     if (this.runs.length === 0 || this.plotted.length === 0) {
       this.destroyPlot();
-      this.showMessage(this.runs.length === 0 ? "No run that is shown has this tag." : "No points yet.", false);
+      this.showMessage(
+        this.runs.length === 0
+          ? "No run that is shown has this tag."
+          : lines.length > 0
+            ? "Every line is hidden: click a name in the legend to show it."
+            : "No points yet.",
+        false,
+      );
       this.card.dataset.state = "empty";
       return;
     }
@@ -255,6 +314,15 @@ export class ScalarChart {
       afterDraw: (u) => this.afterDraw(u),
       onScale: (u, key) => this.onScale(u, key),
       onCursor: (u) => this.showTooltip(u),
+      plugins: [
+        selectionPlugin({
+          plotted: () => this.plotted,
+          axis: () => this.state().xAxis,
+          marked: (lines) => {
+            this.card.dataset.marker = String(lines);
+          },
+        }),
+      ],
     });
   }
 
@@ -365,7 +433,7 @@ export class ScalarChart {
 
   private async download(format: "csv" | "json"): Promise<void> {
     try {
-      await downloadData(this.queries, this.tag, format);
+      await downloadData(this.queries, this.tag, format, this.grouping);
     } catch (error) {
       this.showMessage(`Download failed: ${(error as Error).message}`, true);
     }
@@ -373,6 +441,9 @@ export class ScalarChart {
 
   destroy(): void {
     this.controller?.abort();
+    for (const stop of this.stopFollowing) stop();
+    this.table.destroy();
+    this.legend.destroy();
     this.destroyPlot();
     this.card.remove();
   }

@@ -4,12 +4,27 @@
 
 import type uPlot from "uplot";
 import { scalarsJson } from "./api";
+import { groupedCsv, groupedDownload, isGroupEdge } from "./chartGroups";
 import type { ChartQuery, Plotted } from "./chartSeries";
+import { themeColors } from "./colors";
+import type { Grouping } from "./groups";
 
 type Body = { series: { run: string; step: number[]; wall_time: number[]; value: (number | string)[] }[] };
 
 /** Fetches every query's series at full resolution and saves them as ``<title>.csv`` or ``.json``. */
-export async function downloadData(queries: ChartQuery[], title: string, format: "csv" | "json"): Promise<void> {
+export async function downloadData(
+  queries: ChartQuery[],
+  title: string,
+  format: "csv" | "json",
+  grouping: Grouping | null = null,
+): Promise<void> {
+  // With run groups: the groups' series (mean, band, counts) and the runs drawn as lines.
+  const grouped = await groupedDownload(queries, title, grouping, scalarsJson);
+  if (grouped) {
+    const text = format === "json" ? JSON.stringify(grouped, null, 1) : groupedCsv(grouped);
+    save(new Blob([text], { type: format === "csv" ? "text/csv" : "application/json" }), `${fileName(title)}.${format}`);
+    return;
+  }
   const bodies = await Promise.all(
     queries
       .filter((q) => q.runs.length > 0)
@@ -41,14 +56,17 @@ export function downloadPng(u: uPlot, title: string, plotted: Plotted[]): void {
   const ratio = source.width / u.width;
   const header = Math.round(28 * ratio);
   const lineHeight = Math.round(16 * ratio);
+  plotted = plotted.filter((p) => !isGroupEdge(p)); // a group is one entry: its mean
   const legend = Math.min(plotted.length, 20) * lineHeight + Math.round(8 * ratio);
   const canvas = document.createElement("canvas");
   canvas.width = source.width;
   canvas.height = source.height + header + legend;
   const ctx = canvas.getContext("2d")!;
-  ctx.fillStyle = "#fff";
+  // The theme's background and text: the canvas's lines and axes are drawn for it.
+  const { panel, text } = themeColors();
+  ctx.fillStyle = panel;
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.fillStyle = "#222";
+  ctx.fillStyle = text;
   ctx.font = `${Math.round(14 * ratio)}px sans-serif`;
   ctx.fillText(title, Math.round(8 * ratio), Math.round(19 * ratio));
   ctx.drawImage(source, 0, header);
@@ -57,7 +75,7 @@ export function downloadPng(u: uPlot, title: string, plotted: Plotted[]): void {
     const y = source.height + header + (i + 1) * lineHeight;
     ctx.fillStyle = p.color;
     ctx.fillRect(Math.round(8 * ratio), y - Math.round(9 * ratio), Math.round(14 * ratio), Math.round(4 * ratio));
-    ctx.fillStyle = "#222";
+    ctx.fillStyle = text;
     ctx.fillText(p.label, Math.round(28 * ratio), y);
   });
   canvas.toBlob((blob) => {

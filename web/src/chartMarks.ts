@@ -4,6 +4,7 @@
 // through a single point, so without these marks such points would vanish.
 
 import type uPlot from "uplot";
+import { bandFill } from "./chartGroups";
 import type { Plotted } from "./chartSeries";
 import { faint } from "./colors";
 
@@ -64,7 +65,8 @@ export function fillBands(u: uPlot, plotted: Plotted[]): void {
     if (!upper) continue;
     const outline = [...bandEdge(u, lower, false), ...bandEdge(u, upper, true)];
     if (outline.length < 3) continue;
-    ctx.fillStyle = faint(lower.color, 0.2);
+    // A run group's band is translucent, so that overlapping groups both show.
+    ctx.fillStyle = lower.group ? bandFill(lower.color) : faint(lower.color, 0.2);
     ctx.beginPath();
     ctx.moveTo(outline[0][0], outline[0][1]);
     for (const [x, y] of outline.slice(1)) ctx.lineTo(x, y);
@@ -74,13 +76,13 @@ export function fillBands(u: uPlot, plotted: Plotted[]): void {
   ctx.restore();
 }
 
-/** A bound's finite points in canvas pixels, forwards (the lower edge) or backwards (the upper). */
+/** A bound's finite points as drawn (smoothed) in canvas pixels, forwards (the lower edge) or backwards (the upper). */
 function bandEdge(u: uPlot, p: Plotted, backwards: boolean): [number, number][] {
   const edge: [number, number][] = [];
   for (let k = 0; k < p.x.length; k++) {
     const i = backwards ? p.x.length - 1 - k : k;
-    if (!Number.isFinite(p.raw[i])) continue;
-    edge.push([u.valToPos(p.x[i], "x", true), u.valToPos(p.raw[i], "y", true)]);
+    if (!Number.isFinite(p.smoothed[i])) continue;
+    edge.push([u.valToPos(p.x[i], "x", true), u.valToPos(p.smoothed[i], "y", true)]);
   }
   return edge;
 }

@@ -4,7 +4,8 @@
 
 import type uPlot from "uplot";
 import type { Plotted } from "./chartSeries";
-import { faint } from "./colors";
+import { formatTick, logSplits, valueAxisSize } from "./chartTicks";
+import { faint, themeColors } from "./colors";
 import { formatDuration, formatStep, formatValue } from "./format";
 import type { ViewState, XAxis } from "./state";
 
@@ -23,25 +24,37 @@ export interface ChartHooks {
   afterDraw(u: uPlot): void;
   onScale(u: uPlot, key: string): void;
   onCursor(u: uPlot): void;
+  /** More of the chart's uPlot plugins (the step selection). */
+  plugins?: uPlot.Plugin[];
 }
 
-/** The value (y) axis, as every chart of the page draws it. */
-export function valueAxis(): uPlot.Axis {
-  return {
-    stroke: "#555",
-    size: 56,
-    grid: { stroke: "#eee" },
-    ticks: { stroke: "#ddd" },
+/** An axis's colours: the theme's as it is when drawn (a redraw after a theme change takes the new ones). */
+const themed = {
+  stroke: () => themeColors().axis,
+  grid: { stroke: () => themeColors().grid },
+  ticks: { stroke: () => themeColors().ticks },
+};
+
+/** The value (y) axis, as every chart of the page draws it: as wide as its labels; round ticks when log-scale. */
+export function valueAxis(log = false): uPlot.Axis {
+  const axis: uPlot.Axis = {
+    ...themed,
+    size: valueAxisSize,
     values: (_u, splits) => splits.map((v) => (v == null ? "" : formatValue(v))),
+  };
+  if (!log) return axis;
+  return {
+    ...axis,
+    splits: logSplits,
+    filter: (_u, splits) => splits,
+    values: (_u, splits) => splits.map((v) => (v == null ? "" : formatTick(v))),
   };
 }
 
 /** The x axis in its unit: steps (whole numbers only), relative time, or wall time (uPlot's dates). */
 export function xAxisOf(axis: XAxis): uPlot.Axis {
   return {
-    stroke: "#555",
-    grid: { stroke: "#eee" },
-    ticks: { stroke: "#ddd" },
+    ...themed,
     values:
       axis === "relative"
         ? (_u, splits) => splits.map((v) => formatDuration(v))
@@ -64,7 +77,7 @@ function lineSeries(plotted: Plotted[], smoothing: boolean): uPlot.Series[] {
       series.push({ label: p.label, stroke: faint(p.color, 0.25), width: 1, facets, points: { show: false } } as uPlot.Series);
     }
     const stroke = p.role ? faint(p.color, 0.6) : p.color;
-    series.push({ label: p.label, stroke, width: p.role ? 1 : 1.5, facets, points: { show: false } } as uPlot.Series);
+    series.push({ label: p.label, stroke, width: p.role ? 1 : p.group ? 2.5 : 1.5, facets, points: { show: false } } as uPlot.Series);
   }
   return series;
 }
@@ -90,9 +103,9 @@ export function chartOptions(
       x: { time: state.xAxis === "wall", auto: true, range: (_u, min, max) => hooks.forced()?.x ?? [min, max] },
       y: { auto: true, distr: state.logY ? 3 : 1, range: (_u, min, max) => hooks.forced()?.y ?? [min, max] },
     },
-    axes: [xAxisOf(state.xAxis), valueAxis()],
+    axes: [xAxisOf(state.xAxis), valueAxis(state.logY)],
     series: lineSeries(plotted, state.smoothing > 0),
-    plugins: [{ hooks: { draw: [(u: uPlot) => hooks.drawUnder(u)] } }],
+    plugins: [{ hooks: { draw: [(u: uPlot) => hooks.drawUnder(u)] } }, ...(hooks.plugins ?? [])],
     hooks: {
       setScale: [(u, key) => hooks.onScale(u, key)],
       setCursor: [(u) => hooks.onCursor(u)],

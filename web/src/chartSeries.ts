@@ -4,6 +4,7 @@
 // here; chart.ts and its drawing modules work from these.
 
 import { scalars, type Series } from "./api";
+import type { GroupLineInfo } from "./chartGroups";
 import type { ViewState, XAxis } from "./state";
 
 /** What a chart draws: one tag for some runs. A chart of several (custom scalars) labels its lines "run: tag". */
@@ -24,6 +25,8 @@ export interface Line extends Series {
   colorKey: string;
   role?: "lower" | "upper";
   of?: string;
+  /** A run group's line: its mean, or (with a role) an edge of its band. */
+  group?: GroupLineInfo;
 }
 
 /** A line as drawn: its x values on the current axis, and its smoothed values beside the raw ones. */
@@ -33,6 +36,7 @@ export interface Plotted {
   label: string;
   role?: "lower" | "upper";
   of?: string;
+  group?: GroupLineInfo;
   color: string;
   step: Float64Array;
   wall: Float64Array;
@@ -124,6 +128,10 @@ export function spliceDetail(overview: Line[], detail: Line[] | null): Line[] {
       step: join(o.step, d.step),
       wall: join(o.wall, d.wall),
       value: join(o.value, d.value),
+      group:
+        o.group && d.group
+          ? { ...o.group, count: join(o.group.count, d.group.count) }
+          : o.group,
     };
   });
 }

@@ -3,6 +3,7 @@
 // value or by name, placed beside the cursor inside the plot.
 
 import type uPlot from "uplot";
+import { groupRow, isGroupEdge } from "./chartGroups";
 import { nearest, type Plotted } from "./chartSeries";
 import { formatDuration, formatStep, formatValue, formatWall } from "./format";
 import { el } from "./runs";
@@ -18,7 +19,11 @@ function order(v: number): number {
 
 /** The table of each line's point nearest to ``x`` (in axis units). */
 export function tooltipTable(plotted: Plotted[], x: number, sort: TooltipSort): HTMLTableElement {
-  const rows = plotted.map((p) => ({ p, i: nearest(p.x, x) })).filter(({ i }) => i >= 0);
+  // A run group is one row (its mean, with its band), not three.
+  const rows = plotted
+    .filter((p) => !isGroupEdge(p))
+    .map((p) => ({ p, i: nearest(p.x, x) }))
+    .filter(({ i }) => i >= 0);
   if (sort === "value") {
     rows.sort((a, b) => order(b.p.smoothed[b.i]) - order(a.p.smoothed[a.i]));
   } else {
@@ -37,10 +42,12 @@ export function tooltipTable(plotted: Plotted[], x: number, sort: TooltipSort): 
     const swatch = el("span", "swatch");
     swatch.style.background = p.color;
     tr.insertCell().append(swatch);
+    const group = p.group ? groupRow(p, i, plotted) : null;
+    if (group) tr.className = "group-row";
     const cells = [
-      p.role ? `${p.label} (${p.role})` : p.label,
+      group ? group.name : p.role ? `${p.label} (${p.role})` : p.label,
       formatValue(p.smoothed[i]),
-      formatValue(p.raw[i]),
+      group ? group.value : formatValue(p.raw[i]),
       formatStep(p.step[i]),
       formatWall(p.wall[i]),
       formatDuration(p.wall[i] - p.wall[0]),

@@ -1,6 +1,7 @@
 // The app shell: the tabs the server lists (/api/plugins: the plugins that
-// have data, in tab order), the sidebar (settings and runs), the view, and
-// the live connection to the server. What each tab shows is plugins/index.ts'.
+// have data, in tab order), the sidebar (the tab's settings and the runs,
+// resizable), the view, the theme, and the live connection to the server.
+// What each tab shows is plugins/index.ts'.
 
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
@@ -14,12 +15,18 @@ import {
   type TagsByRun,
 } from "./api";
 import type { View } from "./cards";
+import { onRunColorChange, startTheme } from "./colors";
 import { Notices } from "./notices";
 import { tabPage } from "./plugins";
 import { el, RunSelector } from "./runs";
-import { settingsPanel } from "./settings";
+import { settingsPanel, themeSwitch } from "./settings";
 import { Store } from "./state";
+import { resizableSidebar } from "./workspace";
 
+/** The pages whose charts the scalar settings (smoothing, axes, ...) apply to; other tabs show their own. */
+const SCALAR_SETTINGS_PAGES = new Set(["builtin:scalars", "builtin:custom_scalars"]);
+
+startTheme(); // before anything is drawn
 const store = new Store();
 const tabsNav = document.getElementById("tabs")!;
 const content = document.getElementById("content")!;
@@ -27,6 +34,7 @@ const sidebar = document.getElementById("sidebar")!;
 const banner = document.getElementById("banner")!;
 const statusLine = document.getElementById("status")!;
 const notices = new Notices(document.getElementById("notices")!);
+const scalarSettings = settingsPanel(store);
 
 let tags: TagsByRun = {};
 let plugins: PluginInfo[] = [];
@@ -64,6 +72,7 @@ function renderTabs(): void {
 function renderView(): void {
   const tab = store.state.tab;
   const page = tabPage(tab, plugins.find((p) => p.name === tab));
+  scalarSettings.hidden = !SCALAR_SETTINGS_PAGES.has(page.key);
   let made = views.get(tab);
   if (!made || made.key !== page.key) {
     made = { key: page.key, view: page.make(store, () => runSelector.shown()) };
@@ -118,13 +127,27 @@ function connect(): void {
   });
 }
 
+/** A person picked a run's colour: every view draws it in it. */
+function recolor(runs: Set<string>): void {
+  runSelector.redraw();
+  for (const { view } of views.values()) {
+    if (view.recolor) view.recolor(runs);
+    else view.invalidate();
+  }
+}
+
 async function start(): Promise<void> {
-  sidebar.append(settingsPanel(store), runSelector.root);
+  sidebar.append(scalarSettings, runSelector.root);
+  resizableSidebar(sidebar, document.getElementById("sidebar-handle")!);
+  document.getElementById("topbar-tools")!.append(themeSwitch());
+  content.dataset.cardSize = store.state.cardSize;
+  onRunColorChange(recolor);
   store.subscribe((changed) => {
     if (changed.has("tab")) {
       renderTabs();
       renderView();
     }
+    if (changed.has("cardSize")) content.dataset.cardSize = store.state.cardSize;
   });
   try {
     // All at once: the generation is read before the runs and tags, so a change

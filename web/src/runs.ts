@@ -1,13 +1,17 @@
-// The run selector: a checkbox, a colour and the name of every run, a regex
-// filter, all/none, counts. Only the rows in view exist in the DOM, so a
-// logdir of thousands of runs scrolls as smoothly as one of ten.
+// The run selector: a checkbox, a colour (a picker) and the name of every
+// run, a regex filter, all/none, counts. Only the rows in view exist in the
+// DOM, so a logdir of thousands of runs scrolls as smoothly as one of ten. A
+// name too long for its row shows its start and its end ("abc…xyz"), whole
+// on hover.
 
 import type { RunInfo } from "./api";
-import { assignColors, runColor } from "./colors";
+import { assignColors, runColor, setRunColor } from "./colors";
 import { compileFilter, type Store } from "./state";
 
 const ROW = 24; // px, one row
 const OVERSCAN = 8;
+/** The most characters of a long name's end shown after the ellipsis. */
+const TAIL = 12;
 
 export class RunSelector {
   readonly root: HTMLElement;
@@ -21,6 +25,9 @@ export class RunSelector {
   private filterError: HTMLElement;
   private rows: HTMLLabelElement[] = [];
   private frame = 0;
+  /** One colour input for every row: a row's swatch opens it for its run. */
+  private picker: HTMLInputElement;
+  private pickingRun: string | null = null;
 
   constructor(
     private store: Store,
@@ -58,8 +65,24 @@ export class RunSelector {
       const run = box.closest("label")?.dataset.run;
       if (run !== undefined) this.store.setChecked([run], box.checked, this.names);
     });
+    this.list.addEventListener("click", (event) => {
+      const swatch = (event.target as HTMLElement).closest(".run-color");
+      const run = swatch?.closest("label")?.dataset.run;
+      if (!swatch || run === undefined) return;
+      event.preventDefault(); // the swatch is in the row's label: not a click on the checkbox
+      this.pickColor(run, swatch as HTMLElement);
+    });
+    this.picker = document.createElement("input");
+    this.picker.type = "color";
+    this.picker.className = "run-color-picker";
+    this.picker.id = "run-color-picker";
+    this.picker.tabIndex = -1;
+    this.picker.setAttribute("aria-label", "Colour of the run");
+    this.picker.addEventListener("change", () => {
+      if (this.pickingRun !== null) setRunColor(this.pickingRun, this.picker.value);
+    });
     new ResizeObserver(() => this.schedule()).observe(this.list);
-    this.root.append(heading, this.filterInput, this.filterError, buttons, this.list);
+    this.root.append(heading, this.filterInput, this.filterError, buttons, this.list, this.picker);
     store.subscribe((changed) => {
       if (changed.has("runFilter")) {
         if (this.filterInput.value !== store.state.runFilter) {
@@ -80,6 +103,27 @@ export class RunSelector {
     this.names = runs.map((r) => r.name);
     assignColors(this.names);
     this.refilter();
+  }
+
+  /** Opens the colour picker for a run, beside its swatch. */
+  private pickColor(run: string, swatch: HTMLElement): void {
+    this.pickingRun = run;
+    this.picker.value = runColor(run);
+    this.picker.setAttribute("aria-label", `Colour of ${run}`);
+    const box = swatch.getBoundingClientRect();
+    const root = this.root.getBoundingClientRect();
+    this.picker.style.left = `${box.left - root.left}px`;
+    this.picker.style.top = `${box.bottom - root.top}px`;
+    try {
+      this.picker.showPicker();
+    } catch {
+      this.picker.click(); // a browser without showPicker (or refusing it)
+    }
+  }
+
+  /** Draws the rows again (e.g. a run's colour changed). */
+  redraw(): void {
+    this.schedule();
   }
 
   /** The runs drawn in the charts: checked and matching the filter. */
@@ -121,14 +165,20 @@ export class RunSelector {
       row.setAttribute("role", "listitem");
       const box = document.createElement("input");
       box.type = "checkbox";
-      const swatch = el("span", "swatch");
+      // A button inside the label: clicking it opens the colour picker, not the checkbox.
+      const swatch = document.createElement("button");
+      swatch.type = "button";
+      swatch.className = "swatch run-color";
       const name = el("span", "run-name");
+      const tail = el("span", "run-tail");
+      tail.setAttribute("aria-hidden", "true");
       const warn = el("span", "run-warning");
-      row.append(box, swatch, name, warn);
+      row.append(box, swatch, name, tail, warn);
       this.spacer.append(row);
       this.rows.push(row);
     }
     const problems = new Map(this.runs.map((r) => [r.name, r]));
+    const tails: HTMLElement[] = [];
     this.rows.forEach((row, i) => {
       const index = first + i;
       if (index >= last) {
@@ -139,17 +189,30 @@ export class RunSelector {
       row.hidden = false;
       row.style.transform = `translateY(${index * ROW}px)`;
       row.dataset.run = run;
-      const [box, swatch, name, warn] = row.children as unknown as HTMLElement[];
+      const [box, swatch, name, tail, warn] = row.children as unknown as HTMLElement[];
       (box as HTMLInputElement).checked = this.store.checked(run);
+      box.setAttribute("aria-label", run); // the row's name, without the swatch's
       swatch.style.background = runColor(run);
+      swatch.title = `${run}: pick its colour`;
+      swatch.setAttribute("aria-label", `Colour of ${run}`);
       name.textContent = run; // text, never HTML
       name.title = run;
+      tail.title = run;
+      tail.textContent = run.slice(-Math.min(TAIL, Math.floor(run.length / 2)));
+      tail.hidden = true;
+      tails.push(tail);
       const info = problems.get(run);
       const issues = info ? [...info.problems] : [];
       if (info && info.corrupt_records > 0) issues.unshift(`${info.corrupt_records} corrupt record(s) skipped`);
       warn.textContent = issues.length ? "⚠" : "";
       warn.title = issues.join("\n");
     });
+    // Measured all at once, then shown: one layout, not one per row.
+    const clipped = tails.map((tail) => {
+      const name = tail.previousElementSibling as HTMLElement;
+      return name.scrollWidth > name.clientWidth;
+    });
+    tails.forEach((tail, i) => (tail.hidden = !clipped[i]));
   }
 }
 

@@ -1,8 +1,13 @@
-// The settings panel: smoothing, the x axis, log scale, outliers, tooltip order.
+// The settings: the scalar charts' panel in the sidebar (smoothing, the x
+// axis, log scale, outliers, tooltip order), shown on the tabs that draw
+// scalar charts only; the cards' size, in each card view's toolbar; the
+// theme switch, in the top bar.
 
+import { setThemeChoice, type ThemeChoice, themeChoice } from "./colors";
 import { el } from "./runs";
-import type { Store, TooltipSort, XAxis } from "./state";
+import type { CardSize, Store, TooltipSort, XAxis } from "./state";
 
+/** The scalar charts' settings. */
 export function settingsPanel(store: Store): HTMLElement {
   const root = el("details", "settings");
   (root as HTMLDetailsElement).open = true;
@@ -98,4 +103,52 @@ function checkbox(id: string, label: string, onChange: (on: boolean) => void) {
   box.addEventListener("change", () => onChange(box.checked));
   row.append(box, text);
   return { row, box };
+}
+
+/** The cards' size (small, medium, large: in the URL), for a card view's toolbar. */
+export function cardSizeControl(store: Store): HTMLElement {
+  const row = el("label", "setting card-size");
+  const text = el("span", "");
+  text.textContent = "Cards";
+  const box = document.createElement("select");
+  box.setAttribute("aria-label", "Card size");
+  for (const [value, name] of [
+    ["small", "Small"],
+    ["medium", "Medium"],
+    ["large", "Large"],
+  ]) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = name;
+    box.append(option);
+  }
+  box.value = store.state.cardSize;
+  box.addEventListener("change", () => store.set("cardSize", box.value as CardSize));
+  store.subscribe((changed) => {
+    if (changed.has("cardSize")) box.value = store.state.cardSize;
+  });
+  row.append(text, box);
+  return row;
+}
+
+/** Light, dark or the system's theme (remembered in the browser), for the top bar. */
+export function themeSwitch(): HTMLElement {
+  const box = document.createElement("select");
+  box.id = "theme";
+  box.className = "theme-switch";
+  box.title = "Colour theme";
+  box.setAttribute("aria-label", "Colour theme");
+  for (const [value, name] of [
+    ["system", "System theme"],
+    ["light", "Light"],
+    ["dark", "Dark"],
+  ]) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = name;
+    box.append(option);
+  }
+  box.value = themeChoice();
+  box.addEventListener("change", () => setThemeChoice(box.value as ThemeChoice));
+  return box;
 }

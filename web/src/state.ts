@@ -1,9 +1,14 @@
 // The view's whole state, kept in the URL's fragment so that a link
 // reproduces what its sender saw: tab, filters, chart settings, which runs
-// are checked and which groups are closed.
+// are checked, which groups are closed, the cards' size and the pinned cards.
 
 export type XAxis = "step" | "relative" | "wall";
 export type TooltipSort = "value" | "run";
+/** The cards' width (and a chart's height): as many columns as fit at that width. */
+export type CardSize = "small" | "medium" | "large";
+/** How runs are grouped (each group drawn as its mean with a band): not, by a regex on the name, by an hparam. */
+export type GroupRule = "none" | "regex" | "hparam";
+export type GroupBand = "minmax" | "std";
 
 export interface ViewState {
   tab: string;
@@ -18,6 +23,15 @@ export interface ViewState {
   selectionMode: "hide" | "show";
   selectionNames: Set<string>;
   collapsed: Set<string>;
+  cardSize: CardSize;
+  /** The pinned cards, in pin order, each "<tab>:<the card's key in its view>". */
+  pinned: Set<string>;
+  /** Run groups: the rule, its regex and hparam, the band, and the groups opened to show their runs. */
+  groupRule: GroupRule;
+  groupRegex: string;
+  groupHparam: string;
+  groupBand: GroupBand;
+  groupsOpen: Set<string>;
 }
 
 export type Key = keyof ViewState;
@@ -34,6 +48,13 @@ const DEFAULTS: ViewState = {
   selectionMode: "hide",
   selectionNames: new Set(),
   collapsed: new Set(),
+  cardSize: "medium",
+  pinned: new Set(),
+  groupRule: "none",
+  groupRegex: "",
+  groupHparam: "",
+  groupBand: "minmax",
+  groupsOpen: new Set(),
 };
 
 function parse(hash: string): ViewState {
@@ -55,12 +76,21 @@ function parse(hash: string): ViewState {
   state.logY = q.get("log") === "1";
   state.ignoreOutliers = q.get("outliers") === "ignore";
   state.tooltipSort = q.get("sort") === "run" ? "run" : "value";
+  const size = q.get("size");
+  if (size === "small" || size === "large") state.cardSize = size;
+  state.pinned = new Set(q.getAll("pinned").filter((p) => p.includes(":")));
   if (q.has("show")) {
     state.selectionMode = "show";
     state.selectionNames = new Set(q.getAll("show").filter((n) => n !== ""));
   } else {
     state.selectionNames = new Set(q.getAll("hide"));
   }
+  const rule = q.get("group");
+  if (rule === "regex" || rule === "hparam") state.groupRule = rule;
+  state.groupRegex = q.get("group_re") ?? "";
+  state.groupHparam = q.get("group_hp") ?? "";
+  state.groupBand = q.get("band") === "std" ? "std" : "minmax";
+  state.groupsOpen = new Set(q.getAll("open"));
   return state;
 }
 
@@ -81,6 +111,13 @@ function serialize(state: ViewState): string {
     for (const name of state.selectionNames) q.append("hide", name);
   }
   for (const name of state.collapsed) q.append("closed", name);
+  if (state.cardSize !== "medium") q.set("size", state.cardSize);
+  for (const name of state.pinned) q.append("pinned", name);
+  if (state.groupRule !== "none") q.set("group", state.groupRule);
+  if (state.groupRegex) q.set("group_re", state.groupRegex);
+  if (state.groupHparam) q.set("group_hp", state.groupHparam);
+  if (state.groupBand !== "minmax") q.set("band", state.groupBand);
+  for (const name of state.groupsOpen) q.append("open", name);
   return "#" + q.toString();
 }
 

@@ -80,6 +80,10 @@ class CustomScalarsView implements View {
     for (const { chart } of this.charts.values()) chart.invalidate();
   }
 
+  recolor(runs: Set<string>): void {
+    for (const { chart } of this.charts.values()) chart.recolor(runs);
+  }
+
   private async loadLayout(): Promise<void> {
     let layout: Layout;
     try {

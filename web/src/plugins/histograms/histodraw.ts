@@ -5,8 +5,27 @@
 // because a ridgeline of 500 steps is no chart library's kind of plot.
 
 import { faint } from "../../colors";
-import { formatStep, formatValue } from "../../format";
-import { niceTicks, type Layout, type Rebinned } from "./histomath";
+import { formatDuration, formatStep, formatValue } from "../../format";
+import type { XAxis } from "../../state";
+import { extent, niceTicks, type Layout, type Rebinned } from "./histomath";
+
+/** Where each step is on the x axis chosen in the settings: its step, seconds since the first, or its wall time. */
+export function positionsOf(axis: XAxis, histograms: { step: number; wall: number }[]): Float64Array<ArrayBuffer> {
+  if (axis === "step") return Float64Array.from(histograms, (h) => h.step);
+  if (axis === "wall") return Float64Array.from(histograms, (h) => h.wall);
+  const [start] = extent(Float64Array.from(histograms, (h) => h.wall));
+  return Float64Array.from(histograms, (h) => h.wall - start);
+}
+
+/** A position on the x axis as a label: a step, a duration, or a time of day (with the day if they span days). */
+export function formatPosition(axis: XAxis, at: number, span = 0): string {
+  if (axis === "step") return formatStep(at);
+  if (axis === "relative") return formatDuration(at);
+  const d = new Date(at * 1000);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${span < 600 ? `:${pad(d.getSeconds())}` : ""}`;
+  return span >= 86400 ? `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}` : time;
+}
 /** The canvas at this CSS size, sharp on any screen: its context draws in CSS pixels. */
 export function sized(canvas: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D {
   const ratio = window.devicePixelRatio || 1;
@@ -36,14 +55,15 @@ export function drawHistograms(
   ctx: CanvasRenderingContext2D,
   layout: Layout,
   binned: Rebinned,
-  steps: number[],
+  positions: Float64Array,
+  axis: XAxis,
   color: string,
 ): void {
-  const n = steps.length;
+  const n = positions.length;
   const { width, height } = ctx.canvas;
   ctx.clearRect(0, 0, width, height);
   drawValueAxis(ctx, layout, binned);
-  if (layout.mode === "offset") drawStepAxis(ctx, layout, steps);
+  if (layout.mode === "offset") drawStepAxis(ctx, layout, positions, axis);
   else drawCountAxis(ctx, layout, binned.peak);
   // Older steps are fainter; opaque shades, which a canvas draws faster than translucent ones.
   const shades = Array.from({ length: 33 }, (_, k) => faint(color, 0.15 + (0.85 * k) / 32));
@@ -92,20 +112,22 @@ function drawValueAxis(ctx: CanvasRenderingContext2D, layout: Layout, binned: Re
   ctx.stroke();
 }
 
-function drawStepAxis(ctx: CanvasRenderingContext2D, layout: Layout, steps: number[]): void {
-  const first = steps[0] ?? 0;
-  const last = steps[steps.length - 1] ?? 0;
-  const { baselines, right } = layout;
-  const lowest = baselines[baselines.length - 1];
+/** The offset mode's axis of the steps (beside the ridges), in the x axis' unit. */
+function drawStepAxis(ctx: CanvasRenderingContext2D, layout: Layout, positions: Float64Array, axis: XAxis): void {
+  const [first, last] = extent(positions);
+  const { right, top, bottom, peakHeight } = layout;
+  const yOf = (at: number): number =>
+    last > first ? top + peakHeight + ((bottom - top - peakHeight) * (at - first)) / (last - first) : bottom;
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
   ctx.beginPath();
-  const ticks = last > first ? niceTicks(first, last, 5).filter(Number.isInteger) : [first];
-  for (const step of ticks) {
-    const y = last > first ? baselines[0] + (lowest - baselines[0]) * ((step - first) / (last - first)) : baselines[0];
+  let ticks = last > first ? niceTicks(first, last, 5) : [first];
+  if (axis === "step") ticks = ticks.filter(Number.isInteger);
+  for (const at of ticks) {
+    const y = yOf(at);
     ctx.moveTo(right + 2, Math.round(y) + 0.5);
     ctx.lineTo(right + 6, Math.round(y) + 0.5);
-    ctx.fillText(formatStep(step), right + 9, y);
+    ctx.fillText(formatPosition(axis, at, last - first), right + 9, y);
   }
   ctx.stroke();
 }

@@ -1,16 +1,18 @@
 // The histograms view: a canvas card per run and histogram tag holding every
 // step the tag has, "offset" (a ridgeline, older steps further back) or
 // "overlay" (every step's outline on one set of axes), one mode for all
-// cards, kept in the browser. The drawing is histodraw's; the tooltip names
-// the step, bucket and count under the cursor and outlines that step.
+// cards, kept in the browser. The offset mode places the steps by step,
+// relative or wall time (the scalars' x axis setting, "Steps by"). The
+// drawing is histodraw's; the tooltip names the step, bucket and count under
+// the cursor and outlines that step.
 
 import { TagCardsView, type View } from "../../cards";
 import { runColor } from "../../colors";
-import { formatStep, formatValue } from "../../format";
+import { formatDuration, formatStep, formatValue, formatWall } from "../../format";
 import { button, el } from "../../runs";
-import type { Store } from "../../state";
-import { HEIGHT, HistogramTagCard, type Loaded } from "./histocard";
-import { drawHistograms, sized, tracePath } from "./histodraw";
+import type { Store, XAxis } from "../../state";
+import { HEIGHT, HistogramTagCard, stepAxisControl, type Loaded } from "./histocard";
+import { drawHistograms, positionsOf, sized, tracePath } from "./histodraw";
 import {
   computeLayout,
   outlineNearest,
@@ -34,12 +36,14 @@ class HistogramCard extends HistogramTagCard {
   private data: Loaded | null = null;
   private binned: Rebinned | null = null;
   private layout: Layout | null = null;
+  private positions = new Float64Array(0);
   private width = 0;
 
   constructor(
     run: string,
     tag: string,
     private mode: () => Mode,
+    private axis: () => XAxis,
   ) {
     super(run, tag, "histogram");
     this.card.dataset.mode = mode();
@@ -64,17 +68,18 @@ class HistogramCard extends HistogramTagCard {
     this.finished(data);
   }
 
-  /** Draws the data at hand again (a new mode or width). */
+  /** Draws the data at hand again (a new mode, x axis or width). */
   redraw(): void {
     this.card.dataset.mode = this.mode();
+    this.card.dataset.axis = this.axis();
     if (!this.data || !this.binned) return;
     this.width = this.plot.clientWidth;
     const ctx = sized(this.canvas, this.width, HEIGHT);
     sized(this.overlay, this.width, HEIGHT);
     this.unhover();
-    const steps = this.data.histograms.map((h) => h.step);
-    this.layout = computeLayout(this.mode(), this.width, HEIGHT, steps);
-    drawHistograms(ctx, this.layout, this.binned, steps, runColor(this.run));
+    this.positions = positionsOf(this.axis(), this.data.histograms);
+    this.layout = computeLayout(this.mode(), this.width, HEIGHT, this.positions);
+    drawHistograms(ctx, this.layout, this.binned, this.positions, this.axis(), runColor(this.run));
   }
 
   private hover(x: number, y: number): void {
@@ -98,15 +103,14 @@ class HistogramCard extends HistogramTagCard {
     const width = (binned.high - binned.low) / binned.bins;
     const from = binned.low + bin * width;
     this.card.dataset.highlightStep = String(h.step);
-    this.placeTooltip(
-      [
-        ["Step", formatStep(h.step)],
-        ["Bucket", `${formatValue(from)} to ${formatValue(from + width)}`],
-        ["Count", formatValue(binned.counts[index * binned.bins + bin])],
-      ],
-      x,
-      y,
+    const rows: [string, string][] = [["Step", formatStep(h.step)]];
+    if (this.axis() === "wall") rows.push(["Wall time", formatWall(h.wall)]);
+    if (this.axis() === "relative") rows.push(["Relative", formatDuration(this.positions[index])]);
+    rows.push(
+      ["Bucket", `${formatValue(from)} to ${formatValue(from + width)}`],
+      ["Count", formatValue(binned.counts[index * binned.bins + bin])],
     );
+    this.placeTooltip(rows, x, y);
   }
 
   private unhover(): void {
@@ -159,9 +163,12 @@ export function histogramsView(store: Store, shownRuns: () => Set<string>): View
   view = new TagCardsView(store, shownRuns, {
     className: "histograms",
     accepts: (meta) => meta.plugin === "histograms",
-    makeCard: (run, tag) => new HistogramCard(run, tag, () => mode),
+    makeCard: (run, tag) => new HistogramCard(run, tag, () => mode, () => store.state.xAxis),
     emptyText: "No histograms for the runs and tags shown.",
-    tools: [modes],
+    tools: [modes, stepAxisControl(store)],
+  });
+  store.subscribe((changed) => {
+    if (changed.has("xAxis")) for (const card of view!.cards.values()) card.redraw();
   });
   setMode(mode);
   return view;

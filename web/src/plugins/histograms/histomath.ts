@@ -232,23 +232,36 @@ export interface Layout {
 }
 
 /**
- * The layout of a chart of this size for these steps (sorted). Offset: the
- * newest step's zero line at the bottom, the oldest's a ridge's height below
- * the top, the others placed by their step; overlay: one zero line for all.
+ * The layout of a chart of this size for steps at these positions on the x
+ * axis chosen in the settings (steps, relative or wall time; logged order).
+ * Offset: the last position's zero line at the bottom, the first's a ridge's
+ * height below the top, the others placed by their position; overlay: one
+ * zero line for all.
  */
-export function computeLayout(mode: Mode, width: number, height: number, steps: number[]): Layout {
+export function computeLayout(mode: Mode, width: number, height: number, positions: ArrayLike<number>): Layout {
   const offset = mode === "offset";
   const left = offset ? 12 : 56;
   const right = width - (offset ? 64 : 16);
   const top = 10;
   const bottom = height - 26;
   const peakHeight = offset ? Math.round((bottom - top) * 0.4) : bottom - top;
-  const first = steps[0] ?? 0;
-  const span = (steps[steps.length - 1] ?? 0) - first;
-  const baselines = Float64Array.from(steps, (step) =>
-    offset && span > 0 ? top + peakHeight + ((bottom - top - peakHeight) * (step - first)) / span : bottom,
+  const [first, last] = extent(positions);
+  const span = last - first;
+  const baselines = Float64Array.from(positions, (at) =>
+    offset && span > 0 ? top + peakHeight + ((bottom - top - peakHeight) * (at - first)) / span : bottom,
   );
   return { mode, left, right, top, bottom, peakHeight, baselines };
+}
+
+/** The lowest and highest of some numbers ([0, 0] for none). */
+export function extent(values: ArrayLike<number>): [number, number] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < low) low = values[i];
+    if (values[i] > high) high = values[i];
+  }
+  return low <= high ? [low, high] : [0, 0];
 }
 
 /**

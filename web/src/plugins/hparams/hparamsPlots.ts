@@ -2,7 +2,11 @@
 // shown column, a line per shown session) and a scatter-plot matrix
 // (hyperparameters × metrics). Each has a base canvas redrawn when the data
 // or the columns change and an overlay for the session pointed at, so that
-// hovering costs one line or one ring, not a redraw of a thousand.
+// hovering costs one line or one ring, not a redraw of a thousand. The
+// parallel coordinates' labels are text over the canvas: each fits the room
+// between its neighbours (names on two rows when the axes are close), cut
+// with an ellipsis and whole on hover; the matrix's cells shrink to fit its
+// width.
 
 import { type Column, type Model, type Scale, scaleOf } from "./hparamsData";
 import { el } from "../../runs";
@@ -22,9 +26,7 @@ export interface PlotEvents {
   open(session: number): void;
 }
 
-const FONT = "11px system-ui, sans-serif";
 const AXIS = "#8a94a3";
-const LABEL = "#1d232b";
 const PICK = 6; // px: how near the pointer a line or point must be
 
 function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D {
@@ -88,16 +90,29 @@ function rowsOf(input: PlotInput): Int32Array<ArrayBuffer> {
   return rows;
 }
 
+/** A label of ``width`` px at most, cut with an ellipsis when longer, its whole text on hover. */
+function textLabel(className: string, text: string, width: number): HTMLElement {
+  const label = el("div", className);
+  label.textContent = text; // text, never HTML
+  label.title = text;
+  label.style.maxWidth = `${Math.floor(width)}px`;
+  return label;
+}
+
 const PC_HEIGHT = 340;
-const PC_TOP = 40;
+const PC_TOP = 44;
 const PC_BOTTOM = 16;
 const PC_SIDE = 60;
+/** Closer axes than this put their names on two rows, each name with twice the room. */
+const PC_ONE_ROW = 110;
+const PC_NAME_ROW = 16; // px, a row of names
 
 /** Parallel coordinates: an axis per column, a polyline per session. */
 export class ParallelCoordinates {
   readonly root: HTMLElement;
   private base: HTMLCanvasElement;
   private overlay: HTMLCanvasElement;
+  private labels: HTMLElement;
   private tip: HTMLElement;
   private input: PlotInput | null = null;
   private xs: number[] = [];
@@ -114,9 +129,10 @@ export class ParallelCoordinates {
     this.base.setAttribute("aria-label", "Parallel coordinates of the sessions shown");
     this.overlay = document.createElement("canvas");
     this.overlay.className = "hparams-pc-overlay";
+    this.labels = el("div", "hparams-pc-labels");
     this.tip = el("div", "tooltip hparams-tooltip");
     this.tip.hidden = true;
-    this.root.append(this.base, this.overlay, this.tip);
+    this.root.append(this.base, this.overlay, this.labels, this.tip);
     this.overlay.addEventListener("mousemove", (event) => {
       const session = this.pick(event.offsetX, event.offsetY);
       this.events.hover(session);
@@ -154,7 +170,8 @@ export class ParallelCoordinates {
     ctx.lineWidth = 1.2;
     input.sessions.forEach((session, row) => this.line(ctx, row, input.color(session)));
     ctx.globalAlpha = 1;
-    this.axes(ctx, input.columns, scales, y);
+    this.axes(ctx, y);
+    this.label(input.columns, scales, y, width);
     this.root.dataset.lines = String(input.sessions.length);
     this.root.dataset.axes = String(n);
     this.highlight(this.highlighted);
@@ -194,37 +211,52 @@ export class ParallelCoordinates {
     }
   }
 
-  private axes(ctx: CanvasRenderingContext2D, columns: Column[], scales: Scale[], y: (t: number) => number): void {
-    const spacing = columns.length > 1 ? this.xs[1] - this.xs[0] : 200;
-    ctx.font = FONT;
-    columns.forEach((column, k) => {
-      const x = this.xs[k];
-      ctx.strokeStyle = AXIS;
-      ctx.lineWidth = 1;
+  private axes(ctx: CanvasRenderingContext2D, y: (t: number) => number): void {
+    ctx.strokeStyle = AXIS;
+    ctx.lineWidth = 1;
+    for (const x of this.xs) {
       ctx.beginPath();
       ctx.moveTo(x, y(1));
       ctx.lineTo(x, y(0));
       ctx.stroke();
-      ctx.fillStyle = LABEL;
-      ctx.textAlign = "center";
-      ctx.textBaseline = "alphabetic";
+    }
+  }
+
+  /**
+   * The axes' names above them and their ticks beside them, as text over the
+   * canvas: each within the room it has (never beyond the plot's edges), cut
+   * with an ellipsis, the whole text its tooltip.
+   */
+  private label(columns: Column[], scales: Scale[], y: (t: number) => number, width: number): void {
+    const spacing = columns.length > 1 ? this.xs[1] - this.xs[0] : width;
+    const rows = spacing < PC_ONE_ROW ? 2 : 1;
+    const room = Math.max(24, Math.min(width, rows * spacing - 8));
+    const parts: HTMLElement[] = [];
+    columns.forEach((column, k) => {
+      const x = this.xs[k];
       const name = column.name + (scales[k].log ? " (log)" : "");
-      ctx.fillText(fit(ctx, name, spacing - 6), x, 14);
-      ctx.fillStyle = "#5f6b7a";
-      ctx.textAlign = k === columns.length - 1 && columns.length > 1 ? "right" : "left";
-      ctx.textBaseline = "middle";
+      // Centred over its axis, as wide as its room but never past the plot's edges.
+      const half = Math.max(12, Math.min(room / 2, x, width - x));
+      const label = textLabel("hparams-pc-name", name, 2 * half);
+      label.style.width = `${Math.floor(2 * half)}px`;
+      label.style.left = `${x - half}px`;
+      label.style.top = `${4 + (rows === 2 ? (k % 2) * PC_NAME_ROW : PC_NAME_ROW / 2)}px`;
+      label.dataset.column = column.id;
+      parts.push(label);
       const ticks = scales[k].ticks;
-      const room = (PC_HEIGHT - PC_TOP - PC_BOTTOM) / Math.max(1, ticks.length - 1);
-      const shown = room >= 13 ? ticks : [ticks[0], ticks[ticks.length - 1]].filter(Boolean);
-      const dx = ctx.textAlign === "right" ? -4 : 4;
-      ctx.strokeStyle = "rgba(255,255,255,0.85)";
-      ctx.lineWidth = 3;
-      for (const [t, label] of shown) {
-        const text = fit(ctx, label, spacing / 2 - 6);
-        ctx.strokeText(text, x + dx, y(t)); // a halo keeps the label readable over the lines
-        ctx.fillText(text, x + dx, y(t));
+      const tickRoom = (PC_HEIGHT - PC_TOP - PC_BOTTOM) / Math.max(1, ticks.length - 1);
+      const shown = tickRoom >= 13 ? ticks : [ticks[0], ticks[ticks.length - 1]].filter(Boolean);
+      // A tick has the gap to the next axis (whose own ticks are on its other side), the last the margin.
+      const gap = k < columns.length - 1 ? this.xs[k + 1] - x : width - x;
+      const tickWidth = Math.max(16, Math.min(gap - 8, 160));
+      for (const [t, text] of shown) {
+        const tick = textLabel("hparams-pc-tick", text, tickWidth);
+        tick.style.left = `${x + 4}px`;
+        tick.style.top = `${y(t)}px`;
+        parts.push(tick);
       }
     });
+    this.labels.replaceChildren(...parts);
   }
 
   /** The shown session whose line passes nearest the point, if near enough. */
@@ -267,6 +299,8 @@ export class ParallelCoordinates {
 /** The matrix shows at most this many hyperparameters and metrics. */
 const MATRIX_MAX = 10;
 const MATRIX_LABEL = 140;
+/** The smallest a scatter plot gets (px wide) to fit the matrix in its width. */
+const MATRIX_SMALLEST = 48;
 const CELL_GAP = 6;
 
 interface ScatterPlot {
@@ -315,9 +349,12 @@ export class ScatterMatrix {
           ? `The first ${rows.length} hyperparameters × ${cols.length} metrics; hide columns to choose others.`
           : "";
     this.note.hidden = this.note.textContent === "";
-    const size = Math.floor(Math.min(220, Math.max(110, (width - MATRIX_LABEL) / Math.max(1, cols.length) - CELL_GAP)));
-    const key = JSON.stringify([rows.map((c) => c.id), cols.map((c) => c.id), size]);
-    if (key !== this.layoutKey) this.layout(rows, cols, size);
+    // The cells shrink to fit the width (the labels' column too, down to a point).
+    const label = Math.round(Math.min(MATRIX_LABEL, Math.max(72, width * 0.15)));
+    const room = (width - label) / Math.max(1, cols.length) - CELL_GAP;
+    const size = Math.floor(Math.min(220, Math.max(MATRIX_SMALLEST, room)));
+    const key = JSON.stringify([rows.map((c) => c.id), cols.map((c) => c.id), size, label]);
+    if (key !== this.layoutKey) this.layout(rows, cols, size, label);
     this.layoutKey = key;
     this.rows = rowsOf(input);
     const scales = new Map([...rows, ...cols].map((column) => [column, scaleOf(column, input.sessions)]));
@@ -344,8 +381,8 @@ export class ScatterMatrix {
     }
   }
 
-  private layout(rows: Column[], cols: Column[], size: number): void {
-    this.grid.style.gridTemplateColumns = `${MATRIX_LABEL}px repeat(${cols.length}, ${size}px)`;
+  private layout(rows: Column[], cols: Column[], size: number, label: number): void {
+    this.grid.style.gridTemplateColumns = `${label}px repeat(${cols.length}, ${size}px)`;
     const cells: HTMLElement[] = [el("div", "")];
     for (const metric of cols) {
       const head = el("div", "hparams-matrix-col");

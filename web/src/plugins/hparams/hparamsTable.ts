@@ -3,6 +3,10 @@
 // column. Only the rows in the scrolled window exist in the DOM (between two
 // spacers, with fixed column widths), so sorting or filtering a thousand
 // sessions costs a sort and a few dozen rows, not a layout of a thousand.
+// The run column is pinned to the left and the metrics (the last columns) to
+// the right, so that with many hyperparameters the metrics stay in view while
+// the hyperparameters scroll under them. A column is as wide as its values; a
+// long name is cut with an ellipsis, whole in the header's tooltip.
 
 import { runColor } from "../../colors";
 import { type Column, type Model, parseFilter, sortBy } from "./hparamsData";
@@ -20,6 +24,10 @@ export interface TableEvents {
 const ROW = 26; // px, one row (the CSS gives rows this height)
 const OVERSCAN = 10;
 const CHAR = 7.2; // px, about one character of the table's font
+/** Of a column's name, this many characters set its width at most (the rest is cut, whole on hover). */
+const NAME_CHARS = 12;
+/** The run column and the pinned metrics take at most this share of the table's width. */
+const PINNED_SHARE = 0.65;
 
 export class SessionTable {
   readonly root: HTMLElement;
@@ -42,6 +50,9 @@ export class SessionTable {
   private allowed: Set<string> = new Set();
   private hovered: number | null = null;
   private frame = 0;
+  private widths: number[] = [];
+  /** Each column's offset from the right edge when it is pinned there (null: not pinned). */
+  private pinnedRight: (number | null)[] = [];
   /** The sessions shown, in order. */
   shown: number[] = [];
 
@@ -57,7 +68,11 @@ export class SessionTable {
     this.table.append(this.colgroup, this.head, this.body);
     this.root.append(this.table);
     this.root.addEventListener("scroll", () => this.schedule());
-    new ResizeObserver(() => this.schedule()).observe(this.root);
+    new ResizeObserver(() => {
+      // The metrics are pinned only where they leave room: a width change may change that.
+      if (this.model && this.pinning().join() !== this.pinnedRight.join()) this.setColumns(this.model, this.columns);
+      this.schedule();
+    }).observe(this.root);
     this.body.addEventListener("click", (event) => {
       const session = this.sessionAt(event.target);
       if (session !== null) this.events.open(session);
@@ -170,36 +185,74 @@ export class SessionTable {
     const names = document.createElement("tr");
     const filters = document.createElement("tr");
     filters.className = "hparams-filters";
-    const widths: number[] = [];
-    for (const column of this.columns) {
+    this.widths = this.columns.map((column) => widthOf(column));
+    this.pinnedRight = this.pinning();
+    this.columns.forEach((column, k) => {
       const th = document.createElement("th");
       th.dataset.column = column.id;
       th.className = `hparams-${column.kind}` + (column.numeric ? " num" : "");
+      th.title = column.name; // the whole name, however narrow the column
       const sort = document.createElement("button");
       sort.type = "button";
       sort.className = "hparams-sort";
-      sort.title = `Sort by ${column.name} (click again to reverse)`;
+      sort.title = `${column.name}: sort by it (click again to reverse)`;
       const name = el("span", "hparams-col-name");
       name.textContent = column.name; // text, never HTML
       const arrow = el("span", "hparams-arrow");
       sort.append(name, arrow);
       sort.addEventListener("click", () => this.sortOn(column.id));
       th.append(sort);
+      const filter = this.filterCell(column);
+      this.pin(th, k);
+      this.pin(filter, k);
       names.append(th);
-      filters.append(this.filterCell(column));
-      widths.push(widthOf(column));
-    }
+      filters.append(filter);
+    });
     this.colgroup.replaceChildren(
-      ...widths.map((width) => {
+      ...this.widths.map((width) => {
         const col = document.createElement("col");
         col.style.width = `${width}px`;
         return col;
       }),
     );
-    this.table.style.width = `${widths.reduce((a, b) => a + b, 0)}px`;
+    this.table.style.width = `${this.widths.reduce((a, b) => a + b, 0)}px`;
     this.above.colSpan = this.below.colSpan = this.columns.length;
     this.head.replaceChildren(names, filters);
     this.showSort();
+  }
+
+  /**
+   * Which columns are pinned to the right, and their offsets: when the table
+   * is wider than its box, the metrics (the last columns), as many as leave
+   * the hyperparameters room.
+   */
+  private pinning(): (number | null)[] {
+    const widths = this.columns.map((column) => widthOf(column));
+    const pinned: (number | null)[] = widths.map(() => null);
+    const room = this.root.clientWidth || Infinity; // not laid out yet: as if wide
+    if (widths.reduce((a, b) => a + b, 0) <= room) return pinned;
+    let used = this.columns[0]?.kind === "run" ? widths[0] : 0;
+    let offset = 0;
+    for (let k = this.columns.length - 1; k > 0 && this.columns[k].kind === "metric"; k--) {
+      if (used + widths[k] > room * PINNED_SHARE) break;
+      pinned[k] = offset;
+      offset += widths[k];
+      used += widths[k];
+    }
+    return pinned;
+  }
+
+  /** Pins a cell of column ``k``: the run column to the left, a pinned metric to the right. */
+  private pin(cell: HTMLTableCellElement, k: number): void {
+    if (this.columns[k].kind === "run") {
+      cell.classList.add("hparams-pin-left");
+      return;
+    }
+    const right = this.pinnedRight[k];
+    if (right === null || right === undefined) return;
+    cell.classList.add("hparams-pin-right");
+    if (this.pinnedRight[k - 1] === null) cell.classList.add("hparams-pin-first");
+    cell.style.right = `${right}px`;
   }
 
   private filterCell(column: Column): HTMLTableCellElement {
@@ -254,20 +307,21 @@ export class SessionTable {
     row.dataset.run = run;
     row.tabIndex = 0;
     row.title = `Open ${run} in the scalars tab`;
-    for (const column of this.columns) {
+    this.columns.forEach((column, k) => {
       const cell = row.insertCell();
+      this.pin(cell, k);
       if (column.kind === "run") {
         const swatch = el("span", "swatch");
         swatch.style.background = runColor(run);
         const name = el("span", "hparams-run-name");
         name.textContent = run; // text, never HTML
         cell.append(swatch, name);
-        cell.className = "hparams-run";
+        cell.classList.add("hparams-run");
       } else {
         cell.textContent = column.text[session]; // text, never HTML
-        if (column.numeric) cell.className = "num";
+        if (column.numeric) cell.classList.add("num");
       }
-    }
+    });
     return row;
   }
 }
@@ -279,10 +333,14 @@ function spacer(): HTMLTableCellElement {
   return row.insertCell();
 }
 
-/** A column's width from its longest cell and its name (fixed, so that scrolling never moves the columns). */
+/**
+ * A column's width from its longest cell and the start of its name (fixed,
+ * so that scrolling never moves the columns): a long name is cut, not the
+ * values.
+ */
 function widthOf(column: Column): number {
-  let longest = column.name.length + 2;
+  let longest = Math.min(column.name.length, NAME_CHARS) + 2; // the sort arrow
   for (const text of column.text) if (text.length > longest) longest = text.length;
-  const [low, high] = column.kind === "run" ? [140, 380] : [76, 260];
+  const [low, high] = column.kind === "run" ? [120, 320] : column.numeric ? [60, 180] : [60, 240];
   return Math.round(Math.min(high, Math.max(low, longest * CHAR + 20 + (column.kind === "run" ? 18 : 0))));
 }

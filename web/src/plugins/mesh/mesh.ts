@@ -3,207 +3,43 @@
 // loaded the first time a mesh is drawn, so the other tabs never pay for it.
 // Every card draws with one shared WebGL context (a page gets only about 16)
 // and copies the picture into a 2D canvas of its own; it draws only when
-// something changed, never in a loop.
+// something changed, never in a loop. The meshes are those the server lists
+// from the tags' mesh metadata (its name and parts), whatever the tags are
+// called: torch names them <name>_VERTEX, tensorboardX <name>_1.
 
 import "./mesh.css";
 import type * as Three from "three";
 import type { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { ApiError, getJson, request } from "../../api";
+import { errorText, getJson, type TagMeta, type TagsByRun } from "../../api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "../../cards";
 import { runColor } from "../../colors";
 import { button, cardHead, el } from "../../runs";
 import type { Store } from "../../state";
+import {
+  fetchMesh,
+  graphics,
+  linearColors,
+  makeLight,
+  number,
+  painters,
+  sharedRenderer,
+  type Kit,
+  type MeshConfig,
+  type MeshData,
+  type MeshHeader,
+} from "./meshGraphics";
 
 const HEIGHT = 320; // px, a card's drawing
-const BACKGROUND = "#f0f2f5";
 const NO_WEBGL = "WebGL is not available in this browser, so the mesh cannot be drawn.";
 
 /** A mesh as /api/plugins/mesh/meshes lists it. */
 interface MeshInfo {
   name: string;
+  display_name: string;
+  description: string;
   components: string[];
   steps: number[];
   config: MeshConfig | null;
-}
-
-/** The parts of TensorBoard's json_config (three.js class names and settings) that are honoured. */
-interface MeshConfig {
-  camera?: { fov?: unknown };
-  material?: Record<string, unknown>;
-  lights?: Record<string, unknown>[];
-}
-
-interface MeshHeader {
-  step: number;
-  item: number;
-  items: number;
-  vertex_count: number;
-  face_count: number;
-  has_colors: boolean;
-  problem: string | null;
-}
-
-interface MeshData {
-  header: MeshHeader;
-  vertices: Float32Array;
-  faces: Uint32Array | null;
-  colors: Uint8Array | null;
-}
-
-// -- three.js, loaded on first use, and the one renderer -------------------------
-
-async function loadThree() {
-  // Destructured, so that the bundler keeps only these classes of three.js.
-  const {
-    AmbientLight,
-    BufferAttribute,
-    BufferGeometry,
-    Color,
-    DirectionalLight,
-    DoubleSide,
-    HemisphereLight,
-    Mesh,
-    MeshBasicMaterial,
-    MeshLambertMaterial,
-    MeshPhongMaterial,
-    MeshStandardMaterial,
-    PerspectiveCamera,
-    PointLight,
-    Points,
-    PointsMaterial,
-    Scene,
-    Vector3,
-    WebGLRenderer,
-  } = await import("three");
-  const { OrbitControls } = await import("three/examples/jsm/controls/OrbitControls.js");
-  return {
-    AmbientLight,
-    BufferAttribute,
-    BufferGeometry,
-    Color,
-    DirectionalLight,
-    DoubleSide,
-    HemisphereLight,
-    Mesh,
-    MeshBasicMaterial,
-    MeshLambertMaterial,
-    MeshPhongMaterial,
-    MeshStandardMaterial,
-    OrbitControls,
-    PerspectiveCamera,
-    PointLight,
-    Points,
-    PointsMaterial,
-    Scene,
-    Vector3,
-    WebGLRenderer,
-  };
-}
-
-type Kit = Awaited<ReturnType<typeof loadThree>>;
-
-let kitLoading: Promise<Kit> | null = null;
-let webgl: boolean | undefined;
-let renderer: Three.WebGLRenderer | null | undefined;
-const painters = new Set<() => void>();
-
-/** three.js and the shared renderer, or null when this browser has no WebGL 2 (three.js needs it). */
-async function graphics(): Promise<{ kit: Kit; renderer: Three.WebGLRenderer } | null> {
-  webgl ??= hasWebGL2();
-  if (!webgl) return null;
-  kitLoading ??= loadThree().catch((error: unknown) => {
-    kitLoading = null; // tried again by the next card or step
-    throw new Error(`three.js could not be loaded (${(error as Error).message})`);
-  });
-  const kit = await kitLoading;
-  if (renderer === undefined) {
-    try {
-      renderer = new kit.WebGLRenderer({ antialias: true });
-      renderer.setClearColor(new kit.Color(BACKGROUND));
-      // three.js builds its buffers again once the context is back; every card then draws again.
-      renderer.domElement.addEventListener("webglcontextrestored", () => painters.forEach((paint) => paint()));
-    } catch {
-      renderer = null;
-    }
-  }
-  return renderer ? { kit, renderer } : null;
-}
-
-function hasWebGL2(): boolean {
-  try {
-    const context = document.createElement("canvas").getContext("webgl2");
-    context?.getExtension("WEBGL_lose_context")?.loseContext(); // give the slot back at once
-    return context !== null;
-  } catch {
-    return false;
-  }
-}
-
-// -- the data ----------------------------------------------------------------------
-
-async function fetchMesh(path: string, signal: AbortSignal): Promise<MeshData> {
-  return decodeMesh(await (await request(path, { signal })).arrayBuffer());
-}
-
-/** Reads the SSM1 form (stepscope.server.views_mesh.mesh_binary). */
-function decodeMesh(buffer: ArrayBuffer): MeshData {
-  const bytes = new Uint8Array(buffer);
-  if (String.fromCharCode(...bytes.subarray(0, 4)) !== "SSM1") {
-    throw new ApiError(0, "the server sent a mesh in an unknown form");
-  }
-  const length = new DataView(buffer).getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as MeshHeader;
-  let offset = 8 + length;
-  const vertices = new Float32Array(buffer, offset, header.vertex_count * 3);
-  offset += vertices.byteLength;
-  let faces: Uint32Array | null = null;
-  if (header.face_count > 0) {
-    faces = new Uint32Array(buffer, offset, header.face_count * 3);
-    offset += faces.byteLength;
-  }
-  const colors = header.has_colors ? new Uint8Array(buffer, offset, header.vertex_count * 3) : null;
-  return { header, vertices, faces, colors };
-}
-
-// sRGB bytes to the linear values three.js works in, so a logged colour shows as itself.
-const LINEAR = Float32Array.from({ length: 256 }, (_, i) => {
-  const c = i / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-});
-
-function linearColors(colors: Uint8Array): Float32Array {
-  const out = new Float32Array(colors.length);
-  for (let i = 0; i < colors.length; i++) out[i] = LINEAR[colors[i]];
-  return out;
-}
-
-const number = (value: unknown, fallback: number): number =>
-  typeof value === "number" && Number.isFinite(value) ? value : fallback;
-
-/** A light of json_config's ``lights`` ({cls, color, intensity, position}), or null for an unknown class. */
-function makeLight(kit: Kit, spec: Record<string, unknown>): Three.Light | null {
-  const color = typeof spec.color === "string" || typeof spec.color === "number" ? spec.color : 0xffffff;
-  const intensity = number(spec.intensity, 1);
-  let light: Three.Light;
-  switch (spec.cls) {
-    case "AmbientLight":
-      light = new kit.AmbientLight(color, intensity);
-      break;
-    case "DirectionalLight":
-      light = new kit.DirectionalLight(color, intensity);
-      break;
-    case "PointLight":
-      light = new kit.PointLight(color, intensity, 0, 0);
-      break;
-    case "HemisphereLight":
-      light = new kit.HemisphereLight(color, 0x444444, intensity);
-      break;
-    default:
-      return null;
-  }
-  const at = spec.position;
-  if (Array.isArray(at) && at.length === 3) light.position.set(number(at[0], 0), number(at[1], 0), number(at[2], 0));
-  return light;
 }
 
 // -- a card ---------------------------------------------------------------------------
@@ -462,6 +298,7 @@ class MeshCard extends LazyCard {
 
   /** Draws with the shared renderer, then copies the picture into this card's canvas. */
   private render(): void {
+    const renderer = sharedRenderer();
     if (!renderer || !this.scene || !this.camera) return;
     const width = this.frame.clientWidth;
     if (width === 0) return;
@@ -481,13 +318,99 @@ class MeshCard extends LazyCard {
   }
 }
 
-/** The mesh view: a card per run and mesh (its ``<name>_VERTEX`` tag). */
+/** The meshes of a run as cards are keyed: by mesh name, as the server reads them from the metadata. */
+type MeshesOfRun = Record<string, TagMeta>;
+
+/**
+ * The mesh view: a card per run and mesh. A mesh is several tags (its parts);
+ * which tags make which mesh comes from the server's listing of each shown
+ * run, fetched again when the run's mesh tags change. The cards are a
+ * TagCardsView over the meshes' names instead of the tags.
+ */
+class MeshesView implements View {
+  readonly root: HTMLElement;
+  private cards: TagCardsView<MeshCard>;
+  private problem = el("p", "empty error mesh-list-error");
+  private tags: TagsByRun = {};
+  /** Each run's meshes, with the mesh tags they were listed from. */
+  private listed = new Map<string, { from: string; meshes: MeshesOfRun }>();
+  private listing = 0;
+
+  constructor(
+    store: Store,
+    private shownRuns: () => Set<string>,
+  ) {
+    this.cards = new TagCardsView(store, shownRuns, {
+      className: "meshes",
+      accepts: (meta) => meta.plugin === "mesh",
+      makeCard: (run, name) => new MeshCard(run, name),
+      emptyText: "No meshes or point clouds for the runs and tags shown.",
+    });
+    this.root = this.cards.root;
+    this.problem.hidden = true;
+    this.root.insertBefore(this.problem, this.root.children[1] ?? null);
+  }
+
+  setTags(tags: TagsByRun): void {
+    this.tags = tags;
+    void this.list();
+  }
+
+  updateRuns(): void {
+    void this.list();
+  }
+
+  invalidate(): void {
+    this.cards.invalidate();
+  }
+
+  recolor(runs: Set<string>): void {
+    this.cards.recolor(runs);
+  }
+
+  /** Lists the meshes of the shown runs whose mesh tags are new or changed, then shows the cards. */
+  private async list(): Promise<void> {
+    const listing = ++this.listing;
+    const shown = this.shownRuns();
+    const wanted = Object.entries(this.tags).filter(([run]) => shown.has(run));
+    const problems: string[] = [];
+    await Promise.all(
+      wanted.map(async ([run, byTag]) => {
+        const from = JSON.stringify(Object.keys(byTag).filter((tag) => byTag[tag].plugin === "mesh"));
+        if (from === "[]") this.listed.delete(run);
+        if (from === "[]" || this.listed.get(run)?.from === from) return;
+        try {
+          this.listed.set(run, { from, meshes: await listMeshes(run) });
+        } catch (error) {
+          problems.push(`The meshes of ${run} could not be listed: ${errorText(error)}`);
+        }
+      }),
+    );
+    if (listing !== this.listing) return; // a newer listing is under way
+    this.problem.textContent = problems.join(" "); // text, never HTML
+    this.problem.hidden = problems.length === 0;
+    const meshes: TagsByRun = {};
+    for (const [run] of wanted) {
+      const found = this.listed.get(run);
+      if (found && run in this.tags) meshes[run] = found.meshes;
+    }
+    this.cards.setTags(meshes);
+  }
+}
+
+async function listMeshes(run: string): Promise<MeshesOfRun> {
+  const params = new URLSearchParams({ run });
+  const body = await getJson<{ meshes: MeshInfo[] }>(`api/plugins/mesh/meshes?${params}`);
+  const meshes: MeshesOfRun = {};
+  for (const mesh of body.meshes) {
+    // A mesh without vertices (only its faces were logged) has nothing to draw.
+    if (!mesh.components.includes("VERTEX")) continue;
+    meshes[mesh.name] = { plugin: "mesh", display_name: mesh.display_name, description: mesh.description };
+  }
+  return meshes;
+}
+
+/** The mesh view (the tab "mesh"). */
 export function meshView(store: Store, shownRuns: () => Set<string>, _plugin: string): View {
-  const suffix = "_VERTEX";
-  return new TagCardsView(store, shownRuns, {
-    className: "meshes",
-    accepts: (meta, tag) => meta.plugin === "mesh" && tag.endsWith(suffix),
-    makeCard: (run, tag) => new MeshCard(run, tag.slice(0, -suffix.length)),
-    emptyText: "No meshes or point clouds for the runs and tags shown.",
-  });
+  return new MeshesView(store, shownRuns);
 }

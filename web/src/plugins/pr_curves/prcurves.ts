@@ -1,133 +1,86 @@
-// The PR curves view: a card per run and tag with precision against recall at
-// one step (a slider over every step), the previous step faint behind it, and
-// under the cursor the nearest threshold with its counts.
-//
-// A pr_curves tensor is [6, N]: rows TP, FP, TN, FN, precision, recall at
-// thresholds i / (N - 1). Points whose precision or recall is not finite are
-// left out of the line (marked at the edge when one of the two is known); the
-// thresholds above every prediction (TP + FP = 0, so precision is undefined)
-// are left out as TensorBoard does. The card says how many were not drawn.
+// The PR curves view, as TensorBoard draws it: a chart per tag with a curve
+// per shown run (in the run's colour) at the slider's step; or, as an option
+// (remembered in the browser), a card per run and tag with the previous step
+// faint behind the chosen one. Under the cursor: the nearest threshold with
+// its precision, recall and counts. What is not drawn (NaN, thresholds above
+// every prediction) is said on the card (prcurveData.ts).
 
-import uPlot from "uplot";
-import { ApiError, tensorPoints, type TensorPoint } from "../../api";
+import { ApiError, type TagMeta, type TagsByRun, tensorPoints } from "../../api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "../../cards";
 import { faint, runColor } from "../../colors";
 import { formatStep, formatValue } from "../../format";
 import { cardHead, el } from "../../runs";
 import type { Store } from "../../state";
+import { type ChartLine, type Hit, PrChart, tooltipTable } from "./prcurveChart";
+import {
+  curveAt,
+  type Curve,
+  FN,
+  formatCount,
+  FP,
+  layout,
+  nonFiniteNote,
+  parseCurves,
+  plural,
+  PRECISION,
+  RECALL,
+  thresholdOf,
+  thresholdsDetail,
+  TN,
+  TP,
+} from "./prcurveData";
 import "./prcurves.css";
 
-const HEIGHT = 300;
-const TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1];
-// A little room around 0..1 so a line along an edge is not cut in half.
-const RANGE: [number, number] = [-0.02, 1.02];
-const MAX_DOTS = 32;
-const [TP, FP, TN, FN, PRECISION, RECALL] = [0, 1, 2, 3, 4, 5];
+const COUNTS = ["Threshold", "Precision", "Recall", "TP", "FP", "TN", "FN"];
+const LAYOUT_KEY = "stepscope.prCurvesLayout";
 
-
-/** One step's curve: the six rows, each of one value per threshold. */
-interface Curve {
-  step: number;
-  rows: Float64Array[];
-  thresholds: number;
+/** A threshold's cells: threshold, precision, recall and the four counts. */
+function thresholdCells(curve: Curve, index: number): string[] {
+  return [
+    formatValue(thresholdOf(curve, index)),
+    formatValue(curve.rows[PRECISION][index]),
+    formatValue(curve.rows[RECALL][index]),
+    ...[TP, FP, TN, FN].map((row) => formatCount(curve.rows[row][index])),
+  ];
 }
 
-/** Where the thresholds of a curve go on the chart. */
-interface Layout {
-  /** The drawn points by increasing recall (decreasing threshold), and their threshold indices. */
-  x: number[];
-  y: number[];
-  drawn: number[];
-  /** Thresholds with precision or recall not finite; those with exactly one known are marked at an edge. */
-  nonFinite: number;
-  edge: { index: number; side: "top" | "left" }[];
-  /** Thresholds at the tail with no prediction at or above them. */
-  unpredicted: number;
-}
-
-/** The [6, N] curves of a tag by step (the last logged at a step wins), or why there are none. */
-function parseCurves(points: TensorPoint[]): Curve[] | string {
-  const byStep = new Map<number, Curve>();
-  for (const point of points) {
-    const [rows, thresholds] = point.shape;
-    if (point.truncated || point.shape.length !== 2 || rows !== 6 || thresholds < 1) {
-      const shape = point.shape.join(", ");
-      return `This is not PR curve data: step ${point.step} holds a tensor of shape [${shape}], not [6, N].`;
-    }
-    const values = point.values as unknown[][];
-    byStep.set(point.step, {
-      step: point.step,
-      rows: values.map((row) => Float64Array.from(row, (v) => Number(v))),
-      thresholds,
-    });
+/** The thresholds with exactly this threshold's precision and recall (a flat stretch): how many, lowest, highest. */
+function samePoint(curve: Curve, index: number): [number, number, number] {
+  const p = curve.rows[PRECISION][index];
+  const r = curve.rows[RECALL][index];
+  let count = 0;
+  let low = index;
+  let high = index;
+  for (let i = 0; i < curve.thresholds; i++) {
+    if (!Object.is(curve.rows[PRECISION][i], p) || !Object.is(curve.rows[RECALL][i], r)) continue;
+    count++;
+    low = Math.min(low, i);
+    high = Math.max(high, i);
   }
-  return [...byStep.values()].sort((a, b) => a.step - b.step);
+  return [count, low, high];
 }
 
-function layout(curve: Curve): Layout {
-  const precision = curve.rows[PRECISION];
-  const recall = curve.rows[RECALL];
-  const found: Layout = { x: [], y: [], drawn: [], nonFinite: 0, edge: [], unpredicted: 0 };
-  // TensorBoard trims the tail where nothing is predicted positive: precision there is 0/0.
-  let end = curve.thresholds;
-  while (end > 1 && curve.rows[TP][end - 1] + curve.rows[FP][end - 1] === 0) end--;
-  for (let i = curve.thresholds - 1; i >= 0; i--) {
-    const p = precision[i];
-    const r = recall[i];
-    const finiteP = Number.isFinite(p);
-    const finiteR = Number.isFinite(r);
-    if (!finiteP || !finiteR) {
-      found.nonFinite++;
-      if (finiteP !== finiteR) found.edge.push({ index: i, side: finiteR ? "top" : "left" });
-    } else if (i >= end) {
-      found.unpredicted++;
-    } else {
-      found.x.push(r);
-      found.y.push(p);
-      found.drawn.push(i);
-    }
-  }
-  return found;
+/** A line under the tooltip's table when several thresholds share the point (else nothing). */
+function sharedNote(curve: Curve, index: number): HTMLElement[] {
+  const [same, low, high] = samePoint(curve, index);
+  if (same < 2) return [];
+  const more = el("div", "prcurves-same");
+  const range = `${formatValue(thresholdOf(curve, low))} to ${formatValue(thresholdOf(curve, high))}`;
+  more.textContent = `${same} thresholds share this point (${range}).`;
+  return [more];
 }
 
-function thresholdOf(curve: Curve, index: number): number {
-  return curve.thresholds === 1 ? 0 : index / (curve.thresholds - 1);
-}
-
-function formatCount(v: number): string {
-  return Number.isInteger(v) ? v.toLocaleString("en-US") : formatValue(v);
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
-}
-
-/** What the card says about thresholds of NaN or infinite precision or recall ("" if none). */
-function nonFiniteNote(found: Layout): string {
-  if (!found.nonFinite) return "";
-  const marked = found.edge.length ? " (marked at the edge where the other one is known)" : "";
-  const count = plural(found.nonFinite, "threshold", "thresholds");
-  return `Not drawn: ${count} whose precision or recall is NaN or infinite${marked}.`;
-}
-
-/** The slider's detail: how many thresholds, and how many lie above every prediction. */
-function thresholdsDetail(curve: Curve, found: Layout): string {
-  const detail = plural(curve.thresholds, "threshold", "thresholds");
-  return found.unpredicted ? `${detail} (${found.unpredicted} above every prediction, not drawn)` : detail;
-}
+// -- a card per run and tag ---------------------------------------------------------
 
 class PrCurveCard extends LazyCard {
   readonly card: HTMLElement;
-  private plot: HTMLElement;
-  private tooltip: HTMLElement;
-  private marker: HTMLElement;
+  private chart: PrChart;
   private note: HTMLElement;
   protected readonly message = messageLine();
   private slider: StepSlider;
-  private u: uPlot | null = null;
   private curves: Curve[] = [];
-  private current: { curve: Curve; found: Layout } | null = null;
-  private previous: Curve | null = null;
+  private current: ChartLine | null = null;
+  private previous: ChartLine | null = null;
   private color: string;
 
   constructor(
@@ -141,18 +94,12 @@ class PrCurveCard extends LazyCard {
     this.card.dataset.state = "waiting";
     const head = cardHead(tag);
     head.append(runLabel(run));
-    this.plot = el("div", "plot prcurves-plot");
-    this.plot.style.height = `${HEIGHT}px`;
-    this.tooltip = el("div", "tooltip prcurves-tooltip");
-    this.tooltip.hidden = true;
-    this.marker = el("div", "prcurves-marker");
-    this.marker.hidden = true;
-    this.plot.append(this.tooltip, this.marker);
+    const plot = el("div", "plot prcurves-plot");
+    this.chart = new PrChart(plot, { describe: (hit) => this.describe(hit), drawn: () => this.drawn() });
     this.note = el("div", "prcurves-note");
     this.note.hidden = true;
     this.slider = new StepSlider(`${tag} in ${run}`, () => this.show());
-    this.card.append(head, this.plot, this.note, this.message.root, this.slider.root);
-    new ResizeObserver(() => this.resize()).observe(this.plot);
+    this.card.append(head, plot, this.note, this.message.root, this.slider.root);
   }
 
   /** The previous-step option changed: draw again. */
@@ -180,247 +127,304 @@ class PrCurveCard extends LazyCard {
     }
     this.message.show("");
     const found = layout(curve);
-    this.current = { curve, found };
-    this.previous = this.showPrevious() ? (this.curves[position - 1] ?? null) : null;
-    const before = this.previous ? layout(this.previous) : { x: [], y: [] };
+    this.current = { curve, found, color: this.color, faint: false, label: "step" };
+    const before = this.showPrevious() ? this.curves[position - 1] : undefined;
+    this.previous = before
+      ? { curve: before, found: layout(before), color: faint(this.color, 0.3), faint: true, label: "previous step" }
+      : null;
     const text = nonFiniteNote(found);
     this.note.textContent = text; // text, never HTML
     this.note.hidden = text === "";
     this.slider.describe(thresholdsDetail(curve, found));
-    this.marker.hidden = true;
-    this.tooltip.hidden = true;
-    const data = [null, [before.x, before.y], [found.x, found.y]] as unknown as uPlot.AlignedData;
-    if (!this.u) {
-      this.u = new uPlot(this.options(), data, (u, init) => {
-        this.plot.prepend(u.root);
-        init();
-      });
-    } else {
-      this.u.setData(data);
-    }
+    this.chart.draw(this.previous ? [this.previous, this.current] : [this.current]);
   }
 
-  private options(): uPlot.Options {
-    const facets = [
-      { scale: "x", auto: false },
-      { scale: "y", auto: false },
-    ];
-    const axis = (label: string): uPlot.Axis => ({
-      label,
-      stroke: "#555",
-      grid: { stroke: "#eee" },
-      ticks: { stroke: "#ddd" },
-      splits: () => TICKS,
-      values: (_u, splits) => splits.map((v) => String(v)),
-      size: 40,
-      labelSize: 20,
-    });
-    return {
-      mode: 2,
-      width: Math.max(200, this.plot.clientWidth),
-      height: HEIGHT,
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false, setScale: false }, points: { show: false } },
-      scales: {
-        x: { time: false, auto: false, range: () => RANGE },
-        y: { auto: false, range: () => RANGE },
-      },
-      axes: [axis("Recall"), axis("Precision")],
-      series: [
-        {},
-        { label: "previous step", stroke: faint(this.color, 0.3), width: 1.5, facets, points: { show: false } },
-        { label: "step", stroke: this.color, width: 2, facets, points: { show: false } },
-      ] as uPlot.Series[],
-      hooks: {
-        setCursor: [(u) => this.hover(u)],
-        draw: [(u) => this.afterDraw(u)],
-      },
-    } as uPlot.Options;
-  }
-
-  /** Marks the thresholds with one coordinate known at its edge, and dots the points of a sparse curve. */
-  private afterDraw(u: uPlot): void {
-    const shown = this.current;
-    if (!shown) return;
-    const ctx = u.ctx;
-    const size = 5 * devicePixelRatio;
-    ctx.save();
-    ctx.fillStyle = this.color;
-    ctx.strokeStyle = this.color;
-    ctx.lineWidth = 1.5 * devicePixelRatio;
-    for (const { index, side } of shown.found.edge) {
-      const [x, y] = this.edgePosition(u, shown.curve, index, side, true);
-      // Hollow, pointing in from the edge: a value that is not known, unlike a point of the line.
-      const reach = 1.6 * size;
-      ctx.beginPath();
-      if (side === "top") {
-        ctx.moveTo(x - size, y);
-        ctx.lineTo(x + size, y);
-        ctx.lineTo(x, y + reach);
-      } else {
-        ctx.moveTo(x, y - size);
-        ctx.lineTo(x, y + size);
-        ctx.lineTo(x + reach, y);
-      }
-      ctx.closePath();
-      ctx.stroke();
-    }
-    // A curve of few points shows them (a lone point, or one where all coincide, has no line).
-    const { x, y } = shown.found;
-    const alone = x.every((v, k) => v === x[0] && y[k] === y[0]);
-    if (x.length <= MAX_DOTS || alone) {
-      for (let k = 0; k < x.length; k++) {
-        ctx.beginPath();
-        ctx.arc(u.valToPos(x[k], "x", true), u.valToPos(y[k], "y", true), 3 * devicePixelRatio, 0, 2 * Math.PI);
-        ctx.fill();
-      }
-    }
-    ctx.restore();
+  private drawn(): void {
+    if (!this.current) return;
     this.card.dataset.state = "drawn";
-    this.card.dataset.step = String(shown.curve.step);
-    this.card.dataset.thresholds = String(shown.curve.thresholds);
-    this.card.dataset.drawn = String(shown.found.drawn.length);
+    this.card.dataset.step = String(this.current.curve.step);
+    this.card.dataset.thresholds = String(this.current.curve.thresholds);
+    this.card.dataset.drawn = String(this.current.found.drawn.length);
   }
 
-  /** Where a threshold marked at an edge sits: its edge point in canvas pixels, or its mark's middle in CSS pixels. */
-  private edgePosition(u: uPlot, curve: Curve, index: number, side: "top" | "left", canvas: boolean): [number, number] {
-    const inward = canvas ? 0 : 4;
-    if (side === "top") {
-      return [u.valToPos(curve.rows[RECALL][index], "x", canvas), (canvas ? u.bbox.top : 0) + inward];
+  /** The threshold's row, and the previous step's at the same threshold, for comparison. */
+  private describe(hit: Hit): HTMLElement[] {
+    const curve = hit.line.curve;
+    const cells = [formatStep(curve.step), ...thresholdCells(curve, hit.index)];
+    const rows = [{ color: this.color, kind: "current", cells }];
+    const previous = this.previous?.curve;
+    if (previous && previous.thresholds === curve.thresholds) {
+      const before = [formatStep(previous.step), ...thresholdCells(previous, hit.index)];
+      rows.push({ color: faint(this.color, 0.3), kind: "previous", cells: before });
     }
-    return [(canvas ? u.bbox.left : 0) + inward, u.valToPos(curve.rows[PRECISION][index], "y", canvas)];
-  }
-
-  /** The threshold nearest the cursor (in pixels), of those drawn or marked at an edge. */
-  private nearest(u: uPlot, left: number, top: number): { index: number; at: [number, number] } | null {
-    const shown = this.current;
-    if (!shown) return null;
-    let best: { index: number; at: [number, number] } | null = null;
-    let bestDistance = Infinity;
-    const consider = (index: number, at: [number, number]): void => {
-      const distance = (at[0] - left) ** 2 + (at[1] - top) ** 2;
-      if (distance < bestDistance) {
-        bestDistance = distance;
-        best = { index, at };
-      }
-    };
-    const { x, y, drawn, edge } = shown.found;
-    for (let k = 0; k < drawn.length; k++) consider(drawn[k], [u.valToPos(x[k], "x"), u.valToPos(y[k], "y")]);
-    for (const { index, side } of edge) consider(index, this.edgePosition(u, shown.curve, index, side, false));
-    return best;
-  }
-
-  private hover(u: uPlot): void {
-    const left = u.cursor.left ?? -1;
-    const top = u.cursor.top ?? -1;
-    const shown = this.current;
-    const found = left >= 0 && shown ? this.nearest(u, left, top) : null;
-    if (!found || !shown) {
-      this.tooltip.hidden = true;
-      this.marker.hidden = true;
-      return;
-    }
-    const { curve } = shown;
-    const table = document.createElement("table");
-    const head = table.createTHead().insertRow();
-    for (const label of ["", "Step", "Threshold", "Precision", "Recall", "TP", "FP", "TN", "FN"]) {
-      const th = document.createElement("th");
-      th.textContent = label;
-      head.append(th);
-    }
-    const body = table.createTBody();
-    const addRow = (of: Curve, color: string, kind: string): void => {
-      if (found.index >= of.thresholds) return;
-      const tr = body.insertRow();
-      tr.dataset.kind = kind;
-      const swatch = el("span", "swatch");
-      swatch.style.background = color;
-      tr.insertCell().append(swatch);
-      const cells = [
-        formatStep(of.step),
-        formatValue(thresholdOf(of, found.index)),
-        formatValue(of.rows[PRECISION][found.index]),
-        formatValue(of.rows[RECALL][found.index]),
-        ...[TP, FP, TN, FN].map((row) => formatCount(of.rows[row][found.index])),
-      ];
-      for (const text of cells) tr.insertCell().textContent = text;
-    };
-    addRow(curve, this.color, "current");
-    if (this.previous && this.previous.thresholds === curve.thresholds) {
-      addRow(this.previous, faint(this.color, 0.3), "previous");
-    }
-    const [same, low, high] = this.samePoint(curve, found.index);
-    this.tooltip.replaceChildren(table);
-    if (same > 1) {
-      const more = el("div", "prcurves-same");
-      const range = `${formatValue(thresholdOf(curve, low))} to ${formatValue(thresholdOf(curve, high))}`;
-      more.textContent = `${same} thresholds share this point (${range}).`;
-      this.tooltip.append(more);
-    }
-    this.tooltip.dataset.index = String(found.index);
-    this.tooltip.hidden = false;
-    this.place(u, found.at, left, top);
-  }
-
-  /** The thresholds with exactly this threshold's precision and recall (a flat stretch): how many, lowest, highest. */
-  private samePoint(curve: Curve, index: number): [number, number, number] {
-    const p = curve.rows[PRECISION][index];
-    const r = curve.rows[RECALL][index];
-    let count = 0;
-    let low = index;
-    let high = index;
-    for (let i = 0; i < curve.thresholds; i++) {
-      if (!Object.is(curve.rows[PRECISION][i], p) || !Object.is(curve.rows[RECALL][i], r)) continue;
-      count++;
-      low = Math.min(low, i);
-      high = Math.max(high, i);
-    }
-    return [count, low, high];
-  }
-
-  private place(u: uPlot, at: [number, number], left: number, top: number): void {
-    const plotLeft = u.over.offsetLeft;
-    const plotTop = u.over.offsetTop;
-    this.marker.style.left = `${plotLeft + at[0]}px`;
-    this.marker.style.top = `${plotTop + at[1]}px`;
-    this.marker.style.borderColor = this.color;
-    this.marker.hidden = false;
-    const width = this.tooltip.offsetWidth;
-    let x = plotLeft + left + 16;
-    if (x + width > this.plot.clientWidth) x = Math.max(0, plotLeft + left - width - 16);
-    this.tooltip.style.left = `${x}px`;
-    this.tooltip.style.top = `${Math.max(0, plotTop + top + 16)}px`;
-  }
-
-  private resize(): void {
-    if (!this.u) return;
-    const width = Math.max(200, this.plot.clientWidth);
-    if (width !== this.u.width) this.u.setSize({ width, height: HEIGHT });
+    return [tooltipTable(["Step", ...COUNTS], rows), ...sharedNote(curve, hit.index)];
   }
 }
 
-/** The PR curves view: a card per run and tag, with the previous step optionally drawn faint. */
+// -- a chart per tag, a curve per run -------------------------------------------------
+
+class PrTagCard extends LazyCard {
+  readonly card: HTMLElement;
+  private chart: PrChart;
+  private legend: HTMLElement;
+  private note: HTMLElement;
+  protected readonly message = messageLine();
+  private slider: StepSlider;
+  private runs: string[] = [];
+  private curves = new Map<string, Curve[]>();
+  /** Runs whose tensors are not PR curves: said on the card. */
+  private problems: string[] = [];
+  private lines: ChartLine[] = [];
+
+  constructor(
+    readonly tag: string,
+    private runsOf: (tag: string) => string[],
+  ) {
+    super();
+    this.card = el("div", "card prcurves-tag-card");
+    this.card.dataset.state = "waiting";
+    const head = cardHead(tag);
+    const plot = el("div", "plot prcurves-plot");
+    this.chart = new PrChart(plot, {
+      describe: (hit, cursor) => this.describe(hit, cursor),
+      drawn: () => this.drawn(),
+    });
+    this.legend = el("div", "prcurves-legend");
+    this.note = el("div", "prcurves-note");
+    this.note.hidden = true;
+    this.slider = new StepSlider(tag, () => this.show());
+    this.card.append(head, plot, this.legend, this.note, this.message.root, this.slider.root);
+  }
+
+  /** The runs shown changed: fetched again if this tag's runs are others now. */
+  updateRuns(): void {
+    if (JSON.stringify(this.runsOf(this.tag)) !== JSON.stringify(this.runs)) this.invalidate();
+  }
+
+  /** Runs' colours changed: drawn again in them. */
+  restyle(): void {
+    if (this.lines.length) this.show();
+  }
+
+  protected async load(stale: () => boolean): Promise<void> {
+    const runs = this.runsOf(this.tag);
+    const answers = await Promise.all(runs.map((run) => tensorPoints(run, this.tag)));
+    if (stale()) return;
+    this.runs = runs;
+    this.curves.clear();
+    const problems: string[] = (this.problems = []);
+    answers.forEach((points, i) => {
+      const curves = parseCurves(points);
+      if (typeof curves === "string") problems.push(`${runs[i]}: ${curves}`);
+      else this.curves.set(runs[i], curves);
+    });
+    if (this.curves.size === 0 && problems.length) throw new ApiError(0, problems.join(" "));
+    const steps = new Set<number>();
+    for (const curves of this.curves.values()) for (const curve of curves) steps.add(curve.step);
+    this.slider.setSteps([...steps].sort((a, b) => a - b));
+    this.show();
+  }
+
+  /** Each run's curve at the slider's step (its last at or before it), in its colour. */
+  private show(): void {
+    const step = this.slider.step;
+    if (step === undefined) {
+      this.message.show("No PR curve logged yet.");
+      this.card.dataset.state = "empty";
+      return;
+    }
+    this.message.show("");
+    this.lines = [];
+    const notes = [...this.problems];
+    const entries: HTMLElement[] = [];
+    for (const [run, curves] of this.curves) {
+      const curve = curveAt(curves, step);
+      entries.push(this.legendEntry(run, curve, step));
+      if (!curve) continue;
+      const found = layout(curve);
+      this.lines.push({ curve, found, color: runColor(run), faint: false, label: run });
+      const note = nonFiniteNote(found);
+      if (note) notes.push(`${run}: ${note}`);
+    }
+    this.legend.replaceChildren(...entries);
+    this.note.textContent = notes.join(" "); // text, never HTML
+    this.note.hidden = notes.length === 0;
+    this.slider.describe(`${plural(this.lines.length, "run", "runs")} at this step`);
+    this.chart.draw(this.lines);
+  }
+
+  private legendEntry(run: string, curve: Curve | null, step: number): HTMLElement {
+    const entry = runLabel(run);
+    entry.classList.add("prcurves-legend-run");
+    entry.dataset.run = run;
+    const detail = el("span", "prcurves-legend-step");
+    const at = curve === null ? "(no curve yet)" : curve.step === step ? "" : `(step ${formatStep(curve.step)})`;
+    detail.textContent = at;
+    entry.append(detail);
+    entry.classList.toggle("absent", curve === null);
+    return entry;
+  }
+
+  private drawn(): void {
+    this.card.dataset.state = "drawn";
+    this.card.dataset.step = String(this.slider.step);
+    this.card.dataset.runs = String(this.lines.length);
+  }
+
+  /** A row per run: its threshold nearest the cursor, the nearest run first. */
+  private describe(hit: Hit, cursor: [number, number]): HTMLElement[] {
+    const rows = this.lines
+      .map((line) => (line === hit.line ? hit : this.chart.nearest(cursor[0], cursor[1], line)))
+      .filter((found): found is Hit => found !== null)
+      .map((found) => ({ found, distance: (found.at[0] - cursor[0]) ** 2 + (found.at[1] - cursor[1]) ** 2 }))
+      .sort((a, b) => (a.found === hit ? -1 : b.found === hit ? 1 : a.distance - b.distance))
+      .map(({ found }) => ({
+        color: found.line.color,
+        kind: found === hit ? "current" : "other",
+        run: found.line.label,
+        cells: [found.line.label, formatStep(found.line.curve.step), ...thresholdCells(found.line.curve, found.index)],
+      }));
+    return [tooltipTable(["Run", "Step", ...COUNTS], rows), ...sharedNote(hit.line.curve, hit.index)];
+  }
+}
+
+// -- the view ----------------------------------------------------------------------------
+
+type CardLayout = "tag" | "run";
+
+function savedLayout(): CardLayout {
+  try {
+    return localStorage.getItem(LAYOUT_KEY) === "run" ? "run" : "tag";
+  } catch {
+    return "tag"; // storage may be off
+  }
+}
+
+/**
+ * The PR curves view: two card views, one shown. Per tag, the cards are a
+ * TagCardsView over the tags alone (one pseudo-run, ""), each card asking
+ * which shown runs have its tag.
+ */
+class PrCurvesView implements View {
+  readonly root: HTMLElement;
+  private byRun: TagCardsView<PrCurveCard>;
+  private byTag: TagCardsView<PrTagCard>;
+  private toggle: HTMLElement;
+  private box: HTMLInputElement;
+  private tags: TagsByRun = {};
+  private layout = savedLayout();
+
+  constructor(
+    store: Store,
+    private shownRuns: () => Set<string>,
+    plugin: string,
+  ) {
+    let previous = true;
+    const option = el("label", "setting prcurves-previous");
+    const previousBox = document.createElement("input");
+    previousBox.type = "checkbox";
+    previousBox.checked = previous;
+    previousBox.addEventListener("change", () => {
+      previous = previousBox.checked;
+      for (const card of this.byRun.cards.values()) card.restyle();
+    });
+    const text = el("span", "");
+    text.textContent = "Previous step, faint";
+    option.title = "Draw the curve of the step before the chosen one, faint, for comparison";
+    option.append(previousBox, text);
+    this.byRun = new TagCardsView(store, shownRuns, {
+      className: "prcurves",
+      accepts: (meta) => meta.plugin === plugin,
+      makeCard: (run, tag) => new PrCurveCard(run, tag, () => previous),
+      emptyText: "No PR curves for the runs and tags shown.",
+      tools: [option],
+    });
+    this.byTag = new TagCardsView(store, () => new Set([""]), {
+      className: "prcurves prcurves-by-tag",
+      accepts: (meta) => meta.plugin === plugin,
+      makeCard: (_run, tag) => new PrTagCard(tag, (t) => this.runsWith(t)),
+      emptyText: "No PR curves for the runs and tags shown.",
+    });
+    [this.toggle, this.box] = this.layoutToggle();
+    this.root = el("div", "prcurves-view");
+    this.root.append(this.byTag.root, this.byRun.root);
+    this.showLayout();
+  }
+
+  setTags(tags: TagsByRun): void {
+    this.tags = tags;
+    this.byRun.setTags(tags);
+    this.byTag.setTags(this.tagsOfShownRuns());
+  }
+
+  updateRuns(): void {
+    this.byRun.updateRuns();
+    this.byTag.setTags(this.tagsOfShownRuns());
+    for (const card of this.byTag.cards.values()) card.updateRuns();
+  }
+
+  invalidate(): void {
+    this.byRun.invalidate();
+    this.byTag.invalidate();
+  }
+
+  recolor(runs: Set<string>): void {
+    this.byRun.recolor(runs);
+    for (const card of this.byTag.cards.values()) card.restyle();
+  }
+
+  /** The shown runs holding ``tag``, in name order. */
+  private runsWith(tag: string): string[] {
+    const shown = this.shownRuns();
+    return Object.keys(this.tags)
+      .filter((run) => shown.has(run) && tag in this.tags[run])
+      .sort();
+  }
+
+  /** The tags any shown run has, under the pseudo-run "" of the per-tag cards. */
+  private tagsOfShownRuns(): TagsByRun {
+    const shown = this.shownRuns();
+    const tags: Record<string, TagMeta> = {};
+    for (const [run, byTag] of Object.entries(this.tags)) {
+      if (shown.has(run)) for (const [tag, meta] of Object.entries(byTag)) tags[tag] ??= meta;
+    }
+    return { "": tags };
+  }
+
+  private layoutToggle(): [HTMLElement, HTMLInputElement] {
+    const label = el("label", "setting prcurves-layout");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = this.layout === "run";
+    box.addEventListener("change", () => {
+      this.layout = box.checked ? "run" : "tag";
+      try {
+        localStorage.setItem(LAYOUT_KEY, this.layout);
+      } catch {
+        // storage may be off: the choice lasts until the page is left
+      }
+      this.showLayout();
+    });
+    const text = el("span", "");
+    text.textContent = "One card per run";
+    label.title = "A card per run and tag, instead of a chart per tag with every run's curve";
+    label.append(box, text);
+    return [label, box];
+  }
+
+  /** Shows the chosen layout's cards; the toggle goes into its toolbar. */
+  private showLayout(): void {
+    const [shown, hidden] = this.layout === "run" ? [this.byRun, this.byTag] : [this.byTag, this.byRun];
+    hidden.root.hidden = true;
+    shown.root.hidden = false;
+    const bar = shown.root.querySelector(".toolbar")!;
+    bar.insertBefore(this.toggle, bar.children[1] ?? null);
+    this.box.checked = this.layout === "run";
+    this.root.dataset.layout = this.layout;
+  }
+}
+
+/** The PR curves view (the tab "pr_curves"). */
 export function prCurvesView(store: Store, shownRuns: () => Set<string>, plugin: string): View {
-  let previous = true;
-  let view: TagCardsView<PrCurveCard> | null = null;
-  const option = el("label", "setting prcurves-previous");
-  const box = document.createElement("input");
-  box.type = "checkbox";
-  box.checked = previous;
-  box.addEventListener("change", () => {
-    previous = box.checked;
-    for (const card of view?.cards.values() ?? []) card.restyle();
-  });
-  const text = el("span", "");
-  text.textContent = "Previous step, faint";
-  option.title = "Draw the curve of the step before the chosen one, faint, for comparison";
-  option.append(box, text);
-  view = new TagCardsView(store, shownRuns, {
-    className: "prcurves",
-    accepts: (meta) => meta.plugin === plugin,
-    makeCard: (run, tag) => new PrCurveCard(run, tag, () => previous),
-    emptyText: "No PR curves for the runs and tags shown.",
-    tools: [option],
-  });
-  return view;
+  return new PrCurvesView(store, shownRuns, plugin);
 }

@@ -19,11 +19,18 @@ function flatten(values: unknown, out: unknown[] = []): unknown[] {
   return out;
 }
 
+/** Strings longer than this are cut in the table, with a button that shows them whole. */
+const SHORT_STRING = 60;
+
+function isTextual(value: unknown, dtype: string): value is string {
+  return typeof value === "string" && !/^(float|half|bfloat|complex)/.test(dtype); // not "NaN", "Infinity"
+}
+
 function formatOne(value: unknown, dtype: string): string {
   if (typeof value === "number") return /^(u?int|bool)/.test(dtype) ? String(value) : formatValue(value);
   if (typeof value === "string") {
-    if (/^(float|half|bfloat|complex)/.test(dtype)) return value; // "NaN", "Infinity"
-    const shown = value.length > 60 ? value.slice(0, 60) + "…" : value;
+    if (!isTextual(value, dtype)) return value;
+    const shown = value.length > SHORT_STRING ? value.slice(0, SHORT_STRING) + "…" : value;
     return JSON.stringify(shown);
   }
   return String(value);
@@ -38,6 +45,61 @@ export function previewValues(point: TensorPoint): string {
   return shown.join(", ") + (more ? `, … (${total.toLocaleString("en-US")} values)` : "");
 }
 
+/** A long string as it reads best whole: JSON (a Keras model's config) indented, anything else as it is. */
+export function readableString(text: string): string {
+  const start = text.trimStart()[0];
+  if (start === "{" || start === "[") {
+    try {
+      return JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      // not JSON after all
+    }
+  }
+  return text;
+}
+
+/**
+ * The values cell: the preview as text, where each long string is cut with
+ * a button that shows it whole (and back); ``expanded`` holds which are open
+ * (by their place among the values), so that they stay open when the rows
+ * are drawn again. Returns the open strings, which the table shows whole
+ * under the row.
+ */
+function valuesCell(
+  cell: HTMLTableCellElement,
+  point: TensorPoint,
+  expanded: Set<number>,
+  redraw: () => void,
+): string[] {
+  const flat = flatten(point.values).slice(0, PREVIEW_VALUES);
+  if (!flat.some((v) => isTextual(v, point.dtype) && v.length > SHORT_STRING)) {
+    cell.textContent = previewValues(point); // text, never HTML
+    return [];
+  }
+  const opened: string[] = [];
+  flat.forEach((value, i) => {
+    if (i > 0) cell.append(", ");
+    cell.append(formatOne(value, point.dtype)); // text, never HTML
+    if (!isTextual(value, point.dtype) || value.length <= SHORT_STRING) return;
+    const open = expanded.has(i);
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "raw-expand";
+    toggle.textContent = open ? "Show less" : `Show all ${value.length.toLocaleString("en-US")} characters`;
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.addEventListener("click", () => {
+      if (open) expanded.delete(i);
+      else expanded.add(i);
+      redraw();
+    });
+    cell.append(" ", toggle);
+    if (open) opened.push(value);
+  });
+  const total = point.shape.reduce((a, b) => a * b, 1);
+  if (total > flat.length) cell.append(`, … (${total.toLocaleString("en-US")} values)`);
+  return opened;
+}
+
 function formatShape(shape: number[]): string {
   return shape.length === 0 ? "[] (scalar)" : `[${shape.join(", ")}]`;
 }
@@ -48,6 +110,8 @@ class RawCard extends LazyCard {
   private slider: StepSlider;
   private rows: HTMLTableSectionElement;
   protected readonly message = messageLine();
+  /** The long strings shown whole, by step and place among the values. */
+  private expanded = new Map<number, Set<number>>();
 
   constructor(
     readonly run: string,
@@ -91,20 +155,29 @@ class RawCard extends LazyCard {
     }
     const first = Math.max(0, last - ROWS + 1);
     this.rows.replaceChildren();
+    let open = false;
     for (const point of this.points.slice(first, last + 1)) {
       const row = this.rows.insertRow();
       row.dataset.step = String(point.step);
-      for (const text of [
-        formatStep(point.step),
-        formatWall(point.wall_time),
-        point.dtype,
-        formatShape(point.shape),
-        previewValues(point),
-      ]) {
+      for (const text of [formatStep(point.step), formatWall(point.wall_time), point.dtype, formatShape(point.shape)]) {
         row.insertCell().textContent = text; // text, never HTML
       }
-      row.lastElementChild!.className = "raw-values";
+      const values = row.insertCell();
+      values.className = "raw-values";
+      if (!this.expanded.has(point.step)) this.expanded.set(point.step, new Set());
+      for (const text of valuesCell(values, point, this.expanded.get(point.step)!, () => this.show())) {
+        // A string shown whole takes the table's whole width, under its row.
+        const whole = el("pre", "raw-long");
+        whole.textContent = readableString(text); // text, never HTML
+        const cell = this.rows.insertRow().insertCell();
+        cell.colSpan = 5;
+        cell.className = "raw-whole";
+        cell.append(whole);
+        open = true;
+      }
     }
+    // While a string is shown whole, the card spans the page.
+    this.card.classList.toggle("enlarged", open);
     this.message.show("");
     this.card.dataset.step = String(this.points[last].step);
     this.card.dataset.state = "shown";

@@ -1,6 +1,7 @@
 // The scalars view: one chart per tag, grouped by the tag's prefix (before
-// the first "/") in collapsible sections. A chart fetches and draws only
-// once it scrolls near the viewport. The view fetches the logdir's
+// the first "/") in collapsible sections, pinned charts first. Only the tags
+// a shown run has get a card, and groups of one card share a row. A chart
+// fetches and draws only once it scrolls near the viewport. The view fetches the logdir's
 // checkpoints (again whenever the index changes) and hands them to every
 // chart, which marks those of the runs it draws.
 
@@ -8,8 +9,11 @@ import { type CheckpointInfo, fetchCheckpoints, type TagsByRun } from "../../api
 import type { View } from "../../cards";
 import { ScalarChart } from "../../chart";
 import type { CheckpointsByRun } from "../../checkpoints";
+import { RunGroupsControl } from "../../groupControl";
 import { el } from "../../runs";
+import { cardSizeControl } from "../../settings";
 import { compileFilter, type Key, type Store } from "../../state";
+import { addCardTools, PinnedCards } from "../../workspace";
 
 export class ScalarsView implements View {
   readonly root: HTMLElement;
@@ -23,6 +27,10 @@ export class ScalarsView implements View {
   private list: HTMLElement;
   private checkpoints: CheckpointsByRun = new Map();
   private checkpointsRequest: AbortController | null = null;
+  /** Run groups: the "Group runs" control and its list of groups (issue 14). */
+  private runGroups: RunGroupsControl;
+  /** The pinned charts (by tag), in their section at the top of the list. */
+  private pinned: PinnedCards;
 
   constructor(
     private store: Store,
@@ -38,10 +46,19 @@ export class ScalarsView implements View {
     this.filterInput.value = store.state.tagFilter;
     this.filterInput.addEventListener("input", () => store.set("tagFilter", this.filterInput.value));
     this.filterError = el("span", "filter-error");
-    bar.append(this.filterInput, this.filterError);
+    this.runGroups = new RunGroupsControl(
+      store,
+      () => [...this.runsOfTag.values()].flat(),
+      () => this.shownRuns(),
+      () => this.updateRuns(),
+    );
+    bar.append(this.filterInput, this.filterError, this.runGroups.root, cardSizeControl(store));
     this.empty = el("p", "empty");
     this.list = el("div", "groups");
-    this.root.append(bar, this.empty, this.list);
+    // A view is made when its tab is shown (main.ts): the tab is the current one.
+    this.pinned = new PinnedCards(store, store.state.tab);
+    this.list.append(this.pinned.root);
+    this.root.append(bar, this.runGroups.list, this.empty, this.list);
     this.observer = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
@@ -122,14 +139,31 @@ export class ScalarsView implements View {
         this.charts.set(tag, chart);
         found.tags.push(tag);
         found.tags.sort(compareTags);
-        const at = found.tags.indexOf(tag);
-        const next = found.tags[at + 1];
-        found.cards.insertBefore(chart.card, next ? this.charts.get(next)!.card : null);
+        addCardTools(chart.card, this.pinned.button(tag));
+        this.placeCard(found, tag);
         this.observer.observe(chart.card);
       }
     }
-    this.applyFilter();
     this.updateRuns();
+  }
+
+  /** Puts a new chart's card in the pinned section (in pin order) or in its group (in tag order). */
+  private placeCard(group: { cards: HTMLElement; tags: string[] }, tag: string): void {
+    if (this.pinned.has(tag)) {
+      this.arrangePinned();
+      return;
+    }
+    const next = group.tags.slice(group.tags.indexOf(tag) + 1).find((t) => !this.pinned.has(t));
+    group.cards.insertBefore(this.charts.get(tag)!.card, next ? this.charts.get(next)!.card : null);
+  }
+
+  /** After the pins changed: pinned cards to the pinned section, the others back to their groups. */
+  private arrangePinned(): void {
+    const order = this.pinned.order(this.charts.keys());
+    putChildren(this.pinned.grid, order.map((tag) => this.charts.get(tag)!.card));
+    for (const { cards, tags } of this.groups.values()) {
+      putChildren(cards, tags.filter((tag) => !this.pinned.has(tag)).map((tag) => this.charts.get(tag)!.card));
+    }
   }
 
   private placeGroup(group: string, section: HTMLElement): void {
@@ -142,19 +176,32 @@ export class ScalarsView implements View {
   invalidate(): void {
     for (const chart of this.charts.values()) chart.invalidate();
     void this.loadCheckpoints();
+    this.runGroups.invalidate();
   }
 
   updateRuns(): void {
+    const grouping = this.runGroups.grouping();
     const shown = this.shownRuns();
     for (const [tag, chart] of this.charts) {
       const runs = (this.runsOfTag.get(tag) ?? []).filter((r) => shown.has(r)).sort();
+      chart.setGrouping(grouping);
       chart.setRuns(runs);
     }
+    this.applyFilter();
+  }
+
+  /** Runs' colours changed: the charts drawing them are drawn again. */
+  recolor(runs: Set<string>): void {
+    for (const chart of this.charts.values()) chart.recolor(runs);
   }
 
   private onState(changed: Set<Key>): void {
     if (changed.has("tagFilter")) {
       if (this.filterInput.value !== this.store.state.tagFilter) this.filterInput.value = this.store.state.tagFilter;
+      this.applyFilter();
+    }
+    if (changed.has("pinned")) {
+      this.arrangePinned();
       this.applyFilter();
     }
     if (changed.has("collapsed")) {
@@ -170,28 +217,50 @@ export class ScalarsView implements View {
     if (style.size) for (const chart of this.charts.values()) chart.restyle(style);
   }
 
+  /**
+   * Which cards show: those of the tags a shown run has that match the tag
+   * filter (a pinned one whatever the filter). A group left without a card
+   * is hidden; one with a single card shares its row with its neighbours.
+   */
   private applyFilter(): void {
     const { regex, error } = compileFilter(this.store.state.tagFilter);
     this.filterError.textContent = error ? `Not a valid regex: ${error}` : "";
     this.filterInput.classList.toggle("invalid", error !== null);
-    let shownTags = 0;
+    const runs = this.shownRuns();
+    let matching = 0;
+    let shownCards = 0;
+    let shownPinned = 0;
     for (const { section, count, tags } of this.groups.values()) {
       let shown = 0;
       for (const tag of tags) {
+        const pinned = this.pinned.has(tag);
         const match = !regex || regex.test(tag);
-        this.charts.get(tag)!.card.hidden = !match;
-        if (match) shown++;
+        if (match) matching++;
+        const visible = (pinned || match) && (this.runsOfTag.get(tag) ?? []).some((run) => runs.has(run));
+        this.charts.get(tag)!.card.hidden = !visible;
+        if (visible && pinned) shownPinned++;
+        else if (visible) shown++;
       }
       section.hidden = shown === 0;
+      section.classList.toggle("single", shown === 1);
       count.textContent = `${shown}`;
-      shownTags += shown;
+      shownCards += shown;
     }
-    this.empty.hidden = shownTags > 0;
+    this.pinned.update(shownPinned);
+    this.empty.hidden = shownCards + shownPinned > 0;
     this.empty.textContent =
       this.charts.size === 0
         ? "No scalar data in this logdir yet. Charts appear as soon as a writer logs a scalar."
-        : "No tag matches the filter.";
+        : matching === 0
+          ? "No tag matches the filter."
+          : "No run that is shown has these tags: check runs in the sidebar.";
   }
+}
+
+/** Makes ``parent``'s children these, in this order, moving nothing already in place. */
+function putChildren(parent: HTMLElement, children: HTMLElement[]): void {
+  const same = parent.children.length === children.length && children.every((c, i) => parent.children[i] === c);
+  if (!same) parent.replaceChildren(...children);
 }
 
 function groupOf(tag: string): string {
