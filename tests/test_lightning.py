@@ -435,18 +435,44 @@ def test_same_run_same_scalars_as_tensorboard_logger(tmp_path: Path) -> None:
 # -- graphs, ranks, pickling ----------------------------------------------------
 
 
-def test_log_graph_is_a_no_op_that_warns_once(
+class GraphModule(TinyModule):
+    """TinyModule with a forward and an example input, so that its graph can be traced."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.example_input_array = torch.zeros(2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.layer(x))
+
+
+# torch's own add_graph (TensorBoardLogger's) calls torch.jit.trace, which torch deprecates.
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace.*` is deprecated:DeprecationWarning")
+def test_log_graph_writes_the_graph_as_tensorboard_logger_does(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    _fit(StepscopeLogger(tmp_path, name="quiet"))  # the Trainer calls log_graph at each fit
-    assert "graphs are not written yet" not in capfd.readouterr().err
+    quiet = StepscopeLogger(tmp_path, name="quiet")
+    _fit(quiet, GraphModule())  # the Trainer calls log_graph at each fit; off by default
+    assert not EventAccumulator(quiet.log_dir).Reload().Tags()["graph"]
 
-    logger = StepscopeLogger(tmp_path, name="graph", log_graph=True)
-    module = _fit(logger)
-    logger.log_graph(module, torch.zeros(1, 3))
+    ours = StepscopeLogger(tmp_path, name="graph", log_graph=True)
+    reference = TensorBoardLogger(tmp_path, name="tb", log_graph=True)
+    module = _fit(ours, GraphModule())
+    _fit(reference, GraphModule())
+    assert module.training  # traced in eval mode, given back in training mode
+    graphs = [EventAccumulator(logger.log_dir).Reload() for logger in (ours, reference)]
+    assert [found.Tags()["graph"] for found in graphs] == [True, True]
+    names = {node.name for node in graphs[0].Graph().node}
+    assert {"GraphModule/Linear[layer]/linear", "GraphModule/relu"} <= names
+    assert {"GraphModule/Linear[layer]/weight", "input/x", "output/output.1"} <= names
+    assert "cannot log the model graph" not in capfd.readouterr().err
+
+    without_input = StepscopeLogger(tmp_path, name="no_input", log_graph=True)
+    _fit(without_input)  # TinyModule has no example_input_array
+    without_input.log_graph(TinyModule())
     err = capfd.readouterr().err
-    assert err.count("stepscope: graphs are not written yet by stepscope") == 1
-    assert not EventAccumulator(logger.log_dir).Reload().Tags()["graph"]
+    assert err.count("StepscopeLogger cannot log the model graph: set the model's") == 1
+    assert not EventAccumulator(without_input.log_dir).Reload().Tags()["graph"]
 
 
 def test_other_ranks_write_nothing(tmp_path: Path) -> None:

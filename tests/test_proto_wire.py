@@ -17,12 +17,20 @@ import pytest
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
+from tensorboard.compat.proto import attr_value_pb2 as tb_attr_value_pb2
+from tensorboard.compat.proto import config_pb2 as tb_config_pb2
 from tensorboard.compat.proto import event_pb2 as tb_event_pb2
+from tensorboard.compat.proto import function_pb2 as tb_function_pb2
+from tensorboard.compat.proto import graph_pb2 as tb_graph_pb2
 from tensorboard.compat.proto import histogram_pb2 as tb_histogram_pb2
+from tensorboard.compat.proto import node_def_pb2 as tb_node_def_pb2
+from tensorboard.compat.proto import op_def_pb2 as tb_op_def_pb2
+from tensorboard.compat.proto import step_stats_pb2 as tb_step_stats_pb2
 from tensorboard.compat.proto import summary_pb2 as tb_summary_pb2
 from tensorboard.compat.proto import tensor_pb2 as tb_tensor_pb2
 from tensorboard.compat.proto import tensor_shape_pb2 as tb_tensor_shape_pb2
 from tensorboard.compat.proto import types_pb2 as tb_types_pb2
+from tensorboard.compat.proto import versions_pb2 as tb_versions_pb2
 from tensorboard.plugins.audio import plugin_data_pb2 as tb_audio_pb2
 from tensorboard.plugins.custom_scalar import layout_pb2 as tb_layout_pb2
 from tensorboard.plugins.hparams import api_pb2 as tb_hparams_api_pb2
@@ -33,12 +41,14 @@ from tensorboard.plugins.text import plugin_data_pb2 as tb_text_pb2
 
 from stepscope.proto import (
     event_pb2,
+    graph_pb2,
     plugin_audio_pb2,
     plugin_custom_scalars_pb2,
     plugin_hparams_pb2,
     plugin_mesh_pb2,
     plugin_pr_curves_pb2,
     plugin_text_pb2,
+    run_metadata_pb2,
     summary_pb2,
     tensor_pb2,
 )
@@ -53,6 +63,8 @@ OUR_MODULES = [
     plugin_mesh_pb2,
     plugin_pr_curves_pb2,
     plugin_text_pb2,
+    graph_pb2,
+    run_metadata_pb2,
 ]
 
 # Our top-level message -> TensorBoard's message with the same wire format.
@@ -86,6 +98,23 @@ TB_COUNTERPART: dict[str, type[Message]] = {
     "stepscope.custom_scalars.Chart": tb_layout_pb2.Chart,
     "stepscope.custom_scalars.MultilineChartContent": tb_layout_pb2.MultilineChartContent,
     "stepscope.custom_scalars.MarginChartContent": tb_layout_pb2.MarginChartContent,
+    "stepscope.GraphDef": tb_graph_pb2.GraphDef,
+    "stepscope.NodeDef": tb_node_def_pb2.NodeDef,
+    "stepscope.AttrValue": tb_attr_value_pb2.AttrValue,
+    "stepscope.NameAttrList": tb_attr_value_pb2.NameAttrList,
+    "stepscope.VersionDef": tb_versions_pb2.VersionDef,
+    "stepscope.FunctionDefLibrary": tb_function_pb2.FunctionDefLibrary,
+    "stepscope.FunctionDef": tb_function_pb2.FunctionDef,
+    "stepscope.OpDef": tb_op_def_pb2.OpDef,
+    "stepscope.GradientDef": tb_function_pb2.GradientDef,
+    "stepscope.RunMetadata": tb_config_pb2.RunMetadata,
+    "stepscope.StepStats": tb_step_stats_pb2.StepStats,
+    "stepscope.DeviceStepStats": tb_step_stats_pb2.DeviceStepStats,
+    "stepscope.NodeExecStats": tb_step_stats_pb2.NodeExecStats,
+    "stepscope.AllocatorMemoryUsed": tb_step_stats_pb2.AllocatorMemoryUsed,
+    "stepscope.AllocationRecord": tb_step_stats_pb2.AllocationRecord,
+    "stepscope.NodeOutput": tb_step_stats_pb2.NodeOutput,
+    "stepscope.MemoryStats": tb_step_stats_pb2.MemoryStats,
 }
 
 # Top-level enums -> TensorBoard's enum. Nested enums are reached via fields.
@@ -251,8 +280,107 @@ def _custom_scalars() -> plugin_custom_scalars_pb2.Layout:
     return layout
 
 
+def _graph() -> graph_pb2.GraphDef:
+    graph = graph_pb2.GraphDef(version=3, versions=graph_pb2.VersionDef(producer=22))
+    graph.versions.min_consumer = 1
+    graph.versions.bad_consumers.extend([4, 5])
+    node = graph.node.add(name="scope/mm", op="MatMul", input=["a", "b:1", "^c"], device="/cpu:0")
+    node.attr["s"].s = b"text\xff"
+    node.attr["i"].i = -(2**40)
+    node.attr["f"].f = 0.5
+    node.attr["b"].b = True
+    node.attr["type"].type = tensor_pb2.DT_DOUBLE
+    node.attr["shape"].shape.dim.add(size=-1, name="batch")
+    node.attr["tensor"].tensor.CopyFrom(_tensor())
+    node.attr["placeholder"].placeholder = "T"
+    node.attr["func"].func.name = "f"
+    node.attr["func"].func.attr["k"].i = 1
+    values = node.attr["list"].list
+    values.s.extend([b"x", b""])
+    values.i.extend([1, -2])
+    values.f.extend([0.25])
+    values.b.extend([True, False])
+    values.type.extend([tensor_pb2.DT_FLOAT, tensor_pb2.DT_INT64])
+    values.shape.add(unknown_rank=True)
+    values.tensor.add(dtype=tensor_pb2.DT_INT32, int_val=[1])
+    values.func.add(name="g")
+    function = graph.library.function.add(signature=graph_pb2.OpDef(name="fn"))
+    function.node_def.add(name="inner", op="Identity", input=["x"])
+    function.ret["out"] = "inner:output:0"
+    function.attr["_noinline"].b = True
+    graph.library.gradient.add(function_name="fn", gradient_func="fn_grad")
+    return graph
+
+
+def _run_metadata() -> run_metadata_pb2.RunMetadata:
+    stats = run_metadata_pb2.NodeExecStats(
+        node_name="scope/mm",
+        all_start_micros=1,
+        op_start_rel_micros=2,
+        op_end_rel_micros=3,
+        all_end_rel_micros=4,
+        timeline_label="mm = MatMul(a, b)",
+        scheduled_micros=5,
+        thread_id=6,
+        memory_stats=run_metadata_pb2.MemoryStats(
+            temp_memory_size=7,
+            device_temp_memory_size=8,
+            persistent_memory_size=9,
+            device_persistent_memory_size=10,
+            persistent_tensor_alloc_ids=[11],
+            device_persistent_tensor_alloc_ids=[12],
+        ),
+        all_start_nanos=13,
+        op_start_rel_nanos=14,
+        op_end_rel_nanos=15,
+        all_end_rel_nanos=16,
+        scheduled_nanos=17,
+    )
+    stats.memory.add(
+        allocator_name="cpu",
+        total_bytes=1,
+        peak_bytes=2,
+        live_bytes=3,
+        allocator_bytes_in_use=4,
+        allocation_records=[run_metadata_pb2.AllocationRecord(alloc_micros=5, alloc_bytes=6)],
+    )
+    allocation = run_metadata_pb2.AllocationDescription(
+        requested_bytes=1,
+        allocated_bytes=2,
+        allocator_name="cpu",
+        allocation_id=3,
+        has_single_reference=True,
+        ptr=2**63,
+    )
+    description = stats.output.add(slot=1).tensor_description
+    description.dtype = tensor_pb2.DT_FLOAT
+    description.shape.dim.add(size=2)
+    description.allocation_description.CopyFrom(allocation)
+    stats.referenced_tensor.append(allocation)
+    device = run_metadata_pb2.DeviceStepStats(device="/device:CPU:0", node_stats=[stats])
+    device.thread_names[7] = "worker"
+    metadata = run_metadata_pb2.RunMetadata(
+        step_stats=run_metadata_pb2.StepStats(dev_stats=[device])
+    )
+    metadata.partition_graphs.add().node.add(name="p")
+    graphs = metadata.function_graphs.add()
+    graphs.partition_graphs.add().node.add(name="fp")
+    graphs.pre_optimization_graph.node.add(name="pre")
+    graphs.post_optimization_graph.node.add(name="post")
+    return metadata
+
+
+def _attr_values() -> list[Message]:
+    # One AttrValue per member of its oneof (the map entries of nodes are not walked for coverage).
+    node = _graph().node[0]
+    return [node.attr[key] for key in sorted(node.attr)]
+
+
 def _samples() -> list[Message]:
     return [
+        _graph(),
+        *_attr_values(),
+        _run_metadata(),
         *_events(),
         *_hparams(),
         _custom_scalars(),

@@ -27,6 +27,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from stepscope.plugins.graphs.read import Graph
+
 from stepscope.errors import UsageError
 from stepscope.loader.discovery import check_sources, parse_logdir_spec
 from stepscope.loader.model import sniff_content_type
@@ -257,6 +259,44 @@ class Logdir:
             if _matches(found.run, wanted)
         ]
         return _pandas().DataFrame(rows, columns=["run", "step", "wall_time", "path"])
+
+    def graphs(self, run: Filter = None) -> pd.DataFrame:
+        """One row per graph tag: run, tag, plugin, kind (op, keras, run_metadata), step, nodes, profile."""
+        from stepscope.plugins.graphs.read import list_graphs
+
+        wanted = _wanted(run)
+        rows = [
+            (info.run, info.tag, info.plugin, info.kind, info.step, info.nodes, info.profile)
+            for info in list_graphs(self.data)
+            if _matches(info.run, wanted)
+        ]
+        columns = ["run", "tag", "plugin", "kind", "step", "nodes", "profile"]
+        return _pandas().DataFrame(rows, columns=columns)
+
+    def graph(
+        self,
+        run: str,
+        tag: str = "__run_graph__",
+        *,
+        step: int | None = None,
+        limit_attr_size: int | None = 1024,
+        stats: str | None = None,
+    ) -> Graph:
+        """A model graph: ``.nodes`` (name, op, scope, inputs, outputs, attrs...), ``.edges``, ``.scopes``, ``.notes``.
+
+        ``tag`` is ``__run_graph__`` for the graph ``add_graph`` wrote, a Keras
+        tag (``keras``) or a TF2 trace's; attributes over ``limit_attr_size`` bytes
+        are truncated, as on the dashboard (``None`` keeps them whole); ``stats``
+        joins the step stats of a run-metadata tag.
+
+        Example::
+
+            graph = stepscope.open("runs").graph("exp1")
+            [(n.name, n.outputs[0].shape) for n in graph.nodes if n.op == "aten::linear"]
+        """
+        from stepscope.plugins.graphs.read import read_graph
+
+        return read_graph(self.data, run, tag, step, limit_attr_size, stats)
 
     def sql(self, query: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         """A DataFrame from SQL over the views runs, tags, scalars, tensors, blobs, problems."""

@@ -20,6 +20,7 @@ Importing :mod:`stepscope` never imports Lightning: only this module does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import importlib
@@ -27,7 +28,7 @@ import inspect
 import os
 import re
 from argparse import Namespace
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,7 +93,7 @@ class StepscopeLogger(Logger):
         name: the experiment's directory under ``save_dir``; ``""`` or ``None`` for none.
         version: ``None`` takes the next free ``version_<N>``; an int ``N`` means
             ``version_<N>``; a string is the directory name itself.
-        log_graph: accepted for compatibility; graphs are not written yet (a warning says so).
+        log_graph: write the model's graph at ``fit`` (from ``example_input_array``).
         default_hp_metric: log ``hp_metric = -1`` with hyperparameters given without a metric,
             so the HParams view lists the run.
         prefix: put before every metric name, joined with ``"-"``.
@@ -251,18 +252,38 @@ class StepscopeLogger(Logger):
 
     @rank_zero_only
     def log_graph(self, model: Any, input_array: Any = None) -> None:
-        """Write nothing: stepscope does not write model graphs yet.
+        """Write the model's graph (``SummaryWriter.add_graph``) when ``log_graph=True``.
 
-        The Trainer calls this at every ``fit``, so it is silent unless a
-        graph was asked for (``log_graph=True``, or a call with an
-        ``input_array``); then it warns once.
+        As ``TensorBoardLogger`` does: the input is ``input_array``, else the
+        model's ``example_input_array``, moved by the model's batch transfer
+        hooks; without one (or with one that is not a tensor or a tuple of
+        forward's arguments) it warns once and writes nothing. The Trainer
+        calls this at every ``fit``.
         """
-        if self._log_graph or input_array is not None:
+        if not self._log_graph:
+            return
+        if input_array is None:
+            input_array = getattr(model, "example_input_array", None)
+        if input_array is None:
             warn_once(
-                "graphs are not written yet by stepscope; StepscopeLogger logs no model graph "
-                "(keep a TensorBoardLogger beside it, or use torchinfo, to see the model)",
-                key=("lightning", "log_graph"),
+                "StepscopeLogger cannot log the model graph: set the model's example_input_array "
+                "or pass input_array to log_graph",
+                key=("lightning", "log_graph", "no input"),
             )
+            return
+        if not (is_torch_tensor(input_array) or isinstance(input_array, tuple)):
+            warn_once(
+                f"StepscopeLogger cannot log the model graph: its input is a "
+                f"{type(input_array).__name__}; make it a tensor or a tuple of forward()'s "
+                "positional arguments",
+                key=("lightning", "log_graph", "input type"),
+            )
+            return
+        for hook in ("_on_before_batch_transfer", "_apply_batch_transfer_handler"):
+            if hasattr(model, hook):
+                input_array = getattr(model, hook)(input_array)
+        with _jit_scripting():
+            self.experiment.add_graph(model, input_array)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -296,6 +317,22 @@ class StepscopeLogger(Logger):
         state = self.__dict__.copy()
         state["_experiment"] = None
         return state
+
+
+@contextlib.contextmanager
+def _jit_scripting() -> Iterator[None]:
+    """Lightning's flag that keeps a LightningModule's properties traceable (its ``_jit_is_scripting``)."""
+    for package in ("lightning.pytorch", "pytorch_lightning"):
+        try:
+            module = importlib.import_module(f"{package}.core.module")
+        except ModuleNotFoundError:
+            continue
+        scripting = getattr(module, "_jit_is_scripting", None)
+        if scripting is not None:
+            with scripting():
+                yield
+            return
+    yield
 
 
 # -- arguments ------------------------------------------------------------------

@@ -18,6 +18,8 @@ Legacy forms are converted as TensorBoard's ``data_compat`` does:
 the empty ends dropped and the outer edges set to min and max (kept in
 float64, where TensorBoard narrows to float32), ``Summary.Image`` /
 ``Summary.Audio`` and TF2 image/audio string tensors to blob references.
+Graphs (``graph_def``, ``tagged_run_metadata``, TF2's run metadata and
+Keras's model config) become blob references too (:mod:`stepscope.loader.graphs`).
 A ``SessionLog START`` at step S drops what the run logged before it at S or
 later, as TensorBoard does for a restarted run. A ``SessionLog CHECKPOINT``
 (a checkpoint saved at a step: its path and message) is kept as a
@@ -34,7 +36,7 @@ import numpy.typing as npt
 from google.protobuf.message import DecodeError
 
 from stepscope import tensors
-from stepscope.loader import fast
+from stepscope.loader import fast, graphs
 from stepscope.loader.model import BlobRef, FileState, Sink, TagInfo, sniff_content_type
 from stepscope.proto import event_pb2, summary_pb2, tensor_pb2
 from stepscope.records import HEADER_SIZE, RecordReader, masked_crc32c
@@ -204,7 +206,7 @@ class _RunParser:
 
     def _parse_slowly(self, state: FileState) -> int:
         """Parse up to a few hundred records one by one (what the fast path cannot walk)."""
-        reader = RecordReader(state.path, offset=state.offset, chunk_size=1 << 20)
+        reader = RecordReader(state.path, offset=state.offset, chunk_size=_slow_chunk(state))
         start = state.offset
         for taken, (offset, payload) in enumerate(reader.records(), start=1):
             self.events += 1
@@ -268,6 +270,15 @@ class _RunParser:
                 self._value(seq, value, event, path, offset, payload)
         elif kind == "session_log":
             self._session_log(seq, event)
+        elif kind in graphs.GRAPH_EVENTS:
+            try:
+                tag, info, ref = graphs.event_graph(kind, path, offset, payload)
+            except ValueError as error:
+                self._corrupt(state, offset, f"a damaged {kind} ({error})")
+                return
+            if tag not in self.known:
+                self.known[tag] = self.new_tags[tag] = info
+            self.blobs.append((seq, tag, event.step, event.wall_time, 0, ref))
 
     def _session_log(self, seq: int, event: event_pb2.Event) -> None:
         log = event.session_log
@@ -367,6 +378,12 @@ class _RunParser:
             for index, encoded in enumerate(clips.reshape(-1)):
                 ref = _blob(path, offset, payload, encoded, "audio/wav")
                 self.blobs.append((seq, tag, step, wall, index, ref))
+        elif graphs.is_graph_plugin(info.plugin_name) and proto.dtype == tensors.DT.DT_STRING:
+            # Graphs stay in the event file: the index keeps where they are.
+            kind = graphs.content_type(info.plugin_name)
+            for index, encoded in enumerate(array.reshape(-1)):
+                ref = _blob(path, offset, payload, encoded, kind)
+                self.blobs.append((seq, tag, step, wall, index, ref))
         else:
             self.tensors.append((seq, tag, step, wall, array))
 
@@ -416,6 +433,19 @@ class _RunParser:
         chunk.scalar_seq = chunk.scalar_seq[:0]
         chunk.scalar_tag = chunk.scalar_tag.astype(np.int32)
         return chunk
+
+
+def _slow_chunk(state: FileState) -> int:
+    """How much the record-by-record reader reads at once: a whole big record (a graph) in one go."""
+    with open(state.path, "rb") as f:
+        f.seek(state.offset)
+        header = f.read(HEADER_SIZE)
+    length = int.from_bytes(header[:8], "little")
+    intact = len(header) == HEADER_SIZE and masked_crc32c(header[:8]) == int.from_bytes(
+        header[8:], "little"
+    )
+    # Beyond 2 GiB (protobuf's own limit) a length is not a real event's.
+    return max(1 << 20, length + HEADER_SIZE + 4) if intact and length < 1 << 31 else 1 << 20
 
 
 def _first_bad_header(data: bytes, walked: fast.Walk, damaged: npt.NDArray[np.bool_]) -> int | None:

@@ -21,7 +21,10 @@ from stepscope.loader.discovery import LogdirSource
 
 # 2: the _checkpoints table (an index of version 1 is rebuilt, so checkpoints
 # already in the logdir are read).
-SCHEMA_VERSION = 2
+# 3: graphs (graph_def and tagged_run_metadata events, TF2 run metadata, Keras
+# model configs) kept as blob references (an index of version 2 is rebuilt, so
+# graphs already in the logdir are read).
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE _meta (key VARCHAR NOT NULL, value VARCHAR);

@@ -17,9 +17,10 @@ deliberate differences from torch.
 The ``add_*`` families live beside this module, as mixins:
 :mod:`~stepscope.writer.media_summaries` (images, figures, video, audio),
 :mod:`~stepscope.writer.tensor_summaries` (tensors, histograms, PR curves,
-meshes) and :mod:`~stepscope.writer.text_summaries` (text, custom-scalar
-layouts). Scalars, hyperparameters (both may open sub-run writers),
-checkpoints and the files themselves are here.
+meshes), :mod:`~stepscope.writer.text_summaries` (text, custom-scalar
+layouts) and :mod:`~stepscope.writer.graph_summaries` (model graphs).
+Scalars, hyperparameters (both may open sub-run writers), checkpoints and
+the files themselves are here.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from stepscope.proto import event_pb2
 from stepscope.values import to_float, to_step
 from stepscope.writer.encoding import message_event, values_event
 from stepscope.writer.event_file import EventFileWriter
+from stepscope.writer.graph_summaries import GraphSummaries
 from stepscope.writer.media_summaries import MediaSummaries
 from stepscope.writer.tensor_summaries import TensorSummaries
 from stepscope.writer.text_summaries import TextSummaries
@@ -50,7 +52,7 @@ def default_log_dir(comment: str = "") -> str:
     return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
 
 
-class SummaryWriter(MediaSummaries, TensorSummaries, TextSummaries):
+class SummaryWriter(MediaSummaries, TensorSummaries, TextSummaries, GraphSummaries):
     """Writes TensorBoard event files to ``log_dir``; a drop-in for torch's writer.
 
     Example::

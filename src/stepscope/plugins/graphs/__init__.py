@@ -1,0 +1,1 @@
+"""The graphs kind: model graphs (op graphs, Keras's conceptual graphs) and run metadata."""
