@@ -114,6 +114,13 @@ class DistributionCard extends HistogramTagCard {
     };
   }
 
+  /** uPlot keeps the colours a plot was made with (the axes', the bands'): made again. */
+  protected themeChanged(): void {
+    if (!this.data || !this.u) return;
+    this.madeFor = null;
+    this.show(this.data);
+  }
+
   /** The x axis of the settings changed: the chart again, in its unit. */
   restyle(): void {
     if (this.data) this.show(this.data);

@@ -5,6 +5,7 @@
 
 import { tensorPoints } from "../../api";
 import { LazyCard, messageLine, runLabel } from "../../cards";
+import { onThemeChange } from "../../colors";
 import { cardHead, el } from "../../runs";
 import type { Store, XAxis } from "../../state";
 import { readHistogram, readingNote, type Histogram, type ReadProblems, type ReadingFacts } from "./histomath";
@@ -70,6 +71,8 @@ export abstract class HistogramTagCard extends LazyCard {
   private note: HTMLElement;
   protected readonly message = messageLine();
   private controller: AbortController | null = null;
+  /** The plot is drawn in the theme's colours: drawn again when it changes (until the card is dropped). */
+  private stopTheme = onThemeChange(() => this.themeChanged());
 
   constructor(
     readonly run: string,
@@ -105,6 +108,14 @@ export abstract class HistogramTagCard extends LazyCard {
 
   /** Draws the data (the card says "drawn" once it is on screen, with finished()). */
   protected abstract show(data: Loaded): void;
+
+  /** Draws what is shown again, in the theme's new colours. */
+  protected abstract themeChanged(): void;
+
+  destroy(): void {
+    this.stopTheme();
+    this.controller?.abort();
+  }
 
   /** Marks the card drawn and records how long the data took to draw. */
   protected finished(data: Loaded): void {

@@ -4,7 +4,7 @@
 // below and the steps (offset) or counts (overlay) beside them. Drawn by hand
 // because a ridgeline of 500 steps is no chart library's kind of plot.
 
-import { faint } from "../../colors";
+import { faint, themeColors, type ThemeColors } from "../../colors";
 import { formatDuration, formatStep, formatValue } from "../../format";
 import type { XAxis } from "../../state";
 import { extent, niceTicks, type Layout, type Rebinned } from "./histomath";
@@ -61,10 +61,11 @@ export function drawHistograms(
 ): void {
   const n = positions.length;
   const { width, height } = ctx.canvas;
+  const colors = themeColors();
   ctx.clearRect(0, 0, width, height);
-  drawValueAxis(ctx, layout, binned);
+  drawValueAxis(ctx, layout, binned, colors);
   if (layout.mode === "offset") drawStepAxis(ctx, layout, positions, axis);
-  else drawCountAxis(ctx, layout, binned.peak);
+  else drawCountAxis(ctx, layout, binned.peak, colors);
   // Older steps are fainter; opaque shades, which a canvas draws faster than translucent ones.
   const shades = Array.from({ length: 33 }, (_, k) => faint(color, 0.15 + (0.85 * k) / 32));
   const shadeOf = (i: number) => (i === n - 1 ? color : shades[n > 1 ? Math.round((32 * i) / (n - 1)) : 32]);
@@ -77,7 +78,7 @@ export function drawHistograms(
       ctx.fill();
       // An outline between ridges only where they lie far enough apart to tell.
       if (spacing >= 3) {
-        ctx.strokeStyle = "#fff";
+        ctx.strokeStyle = colors.panel;
         ctx.lineWidth = 1;
         ctx.stroke();
       }
@@ -91,11 +92,16 @@ export function drawHistograms(
 
 const AXIS_FONT = "11px system-ui, sans-serif";
 
-function drawValueAxis(ctx: CanvasRenderingContext2D, layout: Layout, binned: Rebinned): void {
+/** The axis lines and tick marks: the light theme's own grey (darker than its grid), the dark theme's tick colour. */
+function axisLine(colors: ThemeColors): string {
+  return colors.theme === "dark" ? colors.ticks : "#cccccc";
+}
+
+function drawValueAxis(ctx: CanvasRenderingContext2D, layout: Layout, binned: Rebinned, colors: ThemeColors): void {
   const { left, right, bottom } = layout;
   const span = binned.high - binned.low;
-  ctx.fillStyle = "#555";
-  ctx.strokeStyle = "#ccc";
+  ctx.fillStyle = colors.axis;
+  ctx.strokeStyle = axisLine(colors);
   ctx.lineWidth = 1;
   ctx.font = AXIS_FONT;
   ctx.textAlign = "center";
@@ -132,7 +138,7 @@ function drawStepAxis(ctx: CanvasRenderingContext2D, layout: Layout, positions: 
   ctx.stroke();
 }
 
-function drawCountAxis(ctx: CanvasRenderingContext2D, layout: Layout, peak: number): void {
+function drawCountAxis(ctx: CanvasRenderingContext2D, layout: Layout, peak: number, colors: ThemeColors): void {
   const { left, right, bottom, peakHeight } = layout;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
@@ -143,6 +149,6 @@ function drawCountAxis(ctx: CanvasRenderingContext2D, layout: Layout, peak: numb
     ctx.lineTo(right, y);
     ctx.fillText(formatValue(v), left - 6, y);
   }
-  ctx.strokeStyle = "#eee";
+  ctx.strokeStyle = colors.grid;
   ctx.stroke();
 }

@@ -7,7 +7,7 @@
 // the cursor and outlines that step.
 
 import { TagCardsView, type View } from "../../cards";
-import { runColor } from "../../colors";
+import { runColor, themeColors } from "../../colors";
 import { formatDuration, formatStep, formatValue, formatWall } from "../../format";
 import { button, el } from "../../runs";
 import type { Store, XAxis } from "../../state";
@@ -82,6 +82,10 @@ class HistogramCard extends HistogramTagCard {
     drawHistograms(ctx, this.layout, this.binned, this.positions, this.axis(), runColor(this.run));
   }
 
+  protected themeChanged(): void {
+    this.redraw();
+  }
+
   private hover(x: number, y: number): void {
     const layout = this.layout;
     const binned = this.binned;
@@ -96,7 +100,8 @@ class HistogramCard extends HistogramTagCard {
     const ctx = this.overlay.getContext("2d")!;
     ctx.clearRect(0, 0, this.width, HEIGHT);
     tracePath(ctx, layout, binned, index);
-    ctx.strokeStyle = "#111";
+    const colors = themeColors();
+    ctx.strokeStyle = colors.theme === "dark" ? colors.text : "#111111";
     ctx.lineWidth = 1.5;
     ctx.stroke();
     const h = histograms[index];

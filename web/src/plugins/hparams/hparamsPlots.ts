@@ -9,6 +9,7 @@
 // width.
 
 import { type Column, type Model, type Scale, scaleOf } from "./hparamsData";
+import { onThemeChange, themeColors } from "../../colors";
 import { el } from "../../runs";
 
 /** What the plots draw. */
@@ -26,6 +27,7 @@ export interface PlotEvents {
   open(session: number): void;
 }
 
+/** The axes' grey: as readable on the dark theme's panel as on white. */
 const AXIS = "#8a94a3";
 const PICK = 6; // px: how near the pointer a line or point must be
 
@@ -47,6 +49,12 @@ function clear(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.restore();
   return ctx;
+}
+
+/** The panel's colour (``#rrggbb``), nearly opaque: the halo that lifts a pointed-at line off the others. */
+function halo(panel: string): string {
+  const n = parseInt(panel.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},0.9)`;
 }
 
 /** ``text`` cut with an ellipsis to fit ``width`` px. */
@@ -120,8 +128,13 @@ export class ParallelCoordinates {
   private ys = new Float64Array(0);
   private rows: Int32Array<ArrayBuffer> = new Int32Array(0);
   private highlighted: number | null = null;
+  private width = 0;
 
   constructor(private events: PlotEvents) {
+    // The plots live as long as the page: drawn again in the new theme's colours.
+    onThemeChange(() => {
+      if (this.input) this.draw(this.input, this.width);
+    });
     this.root = el("div", "hparams-parcoords");
     this.base = document.createElement("canvas");
     this.base.className = "hparams-pc-base";
@@ -151,6 +164,7 @@ export class ParallelCoordinates {
 
   draw(input: PlotInput, width: number): void {
     this.input = input;
+    this.width = width;
     const n = input.columns.length;
     const ctx = sizeCanvas(this.base, width, PC_HEIGHT);
     sizeCanvas(this.overlay, width, PC_HEIGHT);
@@ -183,7 +197,7 @@ export class ParallelCoordinates {
     const row = session === null ? -1 : (this.rows[session] ?? -1);
     if (row < 0 || !this.input) return;
     ctx.lineWidth = 5;
-    this.line(ctx, row, "rgba(255,255,255,0.9)");
+    this.line(ctx, row, halo(themeColors().panel));
     ctx.lineWidth = 2.5;
     this.line(ctx, row, this.input.color(session!));
   }
@@ -325,8 +339,12 @@ export class ScatterMatrix {
   private rows: Int32Array<ArrayBuffer> = new Int32Array(0);
   private highlighted: number | null = null;
   private layoutKey = "";
+  private width = 0;
 
   constructor(private events: PlotEvents) {
+    onThemeChange(() => {
+      if (this.input) this.draw(this.input, this.width);
+    });
     this.root = el("div", "hparams-matrix-wrap");
     this.note = el("p", "hparams-note");
     this.grid = el("div", "hparams-matrix");
@@ -337,6 +355,7 @@ export class ScatterMatrix {
 
   draw(input: PlotInput, width: number): void {
     this.input = input;
+    this.width = width;
     const hparams = input.columns.filter((c) => c.kind === "hparam");
     const metrics = input.columns.filter((c) => c.kind === "metric");
     const rows = hparams.slice(0, MATRIX_MAX);
@@ -372,7 +391,7 @@ export class ScatterMatrix {
       const ctx = clear(plot.overlay);
       if (row < 0 || Number.isNaN(plot.px[row]) || !this.input) continue;
       ctx.lineWidth = 2;
-      ctx.strokeStyle = "#1d232b";
+      ctx.strokeStyle = themeColors().text;
       ctx.fillStyle = this.input.color(session!);
       ctx.beginPath();
       ctx.arc(plot.px[row], plot.py[row], 5, 0, 2 * Math.PI);
@@ -453,10 +472,11 @@ export class ScatterMatrix {
       plot.px[row] = both ? pad + x * (size - 2 * pad) : NaN;
       plot.py[row] = both ? pad + (1 - y) * (height - 2 * pad - 10) : NaN;
     });
-    ctx.strokeStyle = "#dde1e6";
+    const colors = themeColors();
+    ctx.strokeStyle = colors.line;
     ctx.strokeRect(0.5, 0.5, size - 1, height - 1);
     ctx.font = "9px system-ui, sans-serif";
-    ctx.fillStyle = "#5f6b7a";
+    ctx.fillStyle = colors.muted;
     ctx.textBaseline = "bottom";
     const lowX = sx.ticks[0]?.[1] ?? "";
     const highX = sx.ticks.length > 1 ? sx.ticks[sx.ticks.length - 1][1] : "";

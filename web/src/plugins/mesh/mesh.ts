@@ -12,7 +12,7 @@ import type * as Three from "three";
 import type { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { errorText, getJson, type TagMeta, type TagsByRun } from "../../api";
 import { messageLine, runLabel, StepSlider, LazyCard, TagCardsView, type View } from "../../cards";
-import { runColor } from "../../colors";
+import { onThemeChange, runColor } from "../../colors";
 import { button, cardHead, el } from "../../runs";
 import type { Store } from "../../state";
 import {
@@ -90,6 +90,7 @@ class MeshCard extends LazyCard {
     this.slider = new StepSlider(`${name} in ${run}`, () => void this.show());
     this.card.append(head, this.frame, this.slider.root);
     new ResizeObserver(() => this.schedule()).observe(this.frame);
+    onThemeChange(() => this.schedule());
   }
 
   private fail(text: string): void {
@@ -307,6 +308,8 @@ class MeshCard extends LazyCard {
     renderer.setSize(width, HEIGHT, false);
     this.camera.aspect = width / HEIGHT;
     this.camera.updateProjectionMatrix();
+    // One renderer serves every card: the background is the theme's frame colour at each draw.
+    renderer.setClearColor(getComputedStyle(this.frame).getPropertyValue("--frame").trim() || "#f0f2f5");
     renderer.render(this.scene, this.camera);
     const source = renderer.domElement;
     if (this.canvas.width !== source.width || this.canvas.height !== source.height) {

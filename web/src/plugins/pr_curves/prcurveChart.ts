@@ -6,6 +6,7 @@
 // faint; what the tooltip then says is the card's.
 
 import uPlot from "uplot";
+import { onThemeChange, themeColors } from "../../colors";
 import { el } from "../../runs";
 import { PRECISION, RECALL, type Curve, type Layout } from "./prcurveData";
 
@@ -47,6 +48,7 @@ export class PrChart {
   private lines: ChartLine[] = [];
   /** The series the uPlot was made with (labels and colours): others need a new one. */
   private made = "";
+  private stopTheme: () => void;
 
   constructor(
     private plot: HTMLElement,
@@ -59,6 +61,15 @@ export class PrChart {
     this.marker.hidden = true;
     this.plot.append(this.tooltip, this.marker);
     new ResizeObserver(() => this.resize()).observe(this.plot);
+    // The axes take the theme's colours at each draw (see options()).
+    this.stopTheme = onThemeChange(() => this.u?.redraw(false));
+  }
+
+  /** Stops following the theme and frees the plot (when the card is dropped). */
+  destroy(): void {
+    this.stopTheme();
+    this.u?.destroy();
+    this.u = null;
   }
 
   /** Draws these lines (faint ones first, so that they lie behind). */
@@ -87,9 +98,9 @@ export class PrChart {
     ];
     const axis = (label: string): uPlot.Axis => ({
       label,
-      stroke: "#555",
-      grid: { stroke: "#eee" },
-      ticks: { stroke: "#ddd" },
+      stroke: () => themeColors().axis,
+      grid: { stroke: () => themeColors().grid },
+      ticks: { stroke: () => themeColors().ticks },
       splits: () => TICKS,
       values: (_u, splits) => splits.map((v) => String(v)),
       size: 40,

@@ -107,6 +107,10 @@ class PrCurveCard extends LazyCard {
     if (this.current) this.show();
   }
 
+  destroy(): void {
+    this.chart.destroy();
+  }
+
   protected async load(stale: () => boolean): Promise<void> {
     const points = await tensorPoints(this.run, this.tag);
     if (stale()) return;
@@ -204,6 +208,10 @@ class PrTagCard extends LazyCard {
   /** Runs' colours changed: drawn again in them. */
   restyle(): void {
     if (this.lines.length) this.show();
+  }
+
+  destroy(): void {
+    this.chart.destroy();
   }
 
   protected async load(stale: () => boolean): Promise<void> {
