@@ -131,7 +131,7 @@ export class Store {
   constructor() {
     this.state = parse(location.hash);
     window.addEventListener("hashchange", () => {
-      if (location.hash === serialize(this.state)) return;
+      if (ownKeys(location.hash) === serialize(this.state)) return;
       const next = parse(location.hash);
       const changed = new Set<Key>();
       for (const key of Object.keys(next) as Key[]) {
@@ -179,10 +179,31 @@ export class Store {
     for (const listener of this.listeners) listener(changed);
     window.clearTimeout(this.writeTimer);
     this.writeTimer = window.setTimeout(() => {
-      const hash = serialize(this.state);
+      const hash = withViewKeys(serialize(this.state), location.hash);
       if (hash !== location.hash) history.replaceState(null, "", hash);
     }, 150);
   }
+}
+
+/** A view's own keys in the URL are namespaced (``g.node`` for the graphs view): not the store's. */
+function isViewKey(key: string): boolean {
+  return key.includes(".");
+}
+
+/** ``hash`` without the views' own keys. */
+function ownKeys(hash: string): string {
+  const q = new URLSearchParams(hash.replace(/^#/, ""));
+  for (const key of [...q.keys()]) if (isViewKey(key)) q.delete(key);
+  return "#" + q.toString();
+}
+
+/** The store's ``serialized`` state with the views' own keys of ``current`` kept after it. */
+function withViewKeys(serialized: string, current: string): string {
+  const q = new URLSearchParams(serialized.replace(/^#/, ""));
+  for (const [key, value] of new URLSearchParams(current.replace(/^#/, ""))) {
+    if (isViewKey(key)) q.append(key, value);
+  }
+  return "#" + q.toString();
 }
 
 function toIterable(value: unknown): Iterable<unknown> {

@@ -13,6 +13,7 @@ import type { Store } from "../state";
 import { audioView } from "./audio/audio";
 import { customScalarsView } from "./custom_scalars/customscalars";
 import { externalView } from "./external";
+import { graphsView } from "./graphs/graphs";
 import { distributionsView } from "./histograms/distributions";
 import { histogramsView } from "./histograms/histograms";
 import { hparamsView } from "./hparams/hparams";
@@ -36,6 +37,7 @@ export const BUILTIN_VIEWS: Readonly<Record<string, ViewFactory>> = {
   pr_curves: prCurvesView,
   hparams: hparamsView,
   mesh: meshView,
+  graphs: graphsView,
   raw: rawView,
   sql: sqlView,
 };
