@@ -19,7 +19,9 @@ import pytest
 from browser_support import (
     Server,
     assert_clean_stop,
+    contrast,
     drawn_card,
+    luminance,
     pixels_of,
     rgb_of,
     snapshot,
@@ -93,20 +95,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     finally:
         output = started.stop()
     assert_clean_stop(started, output)
-
-
-def luminance(rgb: tuple[int, int, int]) -> float:
-    def linear(c: int) -> float:
-        v = c / 255
-        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 # The background a person sees behind an element: its own, or the nearest ancestor's that is not transparent.

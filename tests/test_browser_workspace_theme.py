@@ -17,7 +17,9 @@ from browser_support import (
     Tab,
     assert_clean_stop,
     card,
+    contrast,
     drawn_card,
+    luminance,
     pixels_of,
     rgb_of,
     snapshot,
@@ -46,20 +48,6 @@ def logdir_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def colour(found: Locator, prop: str) -> tuple[int, int, int]:
     return rgb_of(found.evaluate(f"e => getComputedStyle(e).{prop}"))
-
-
-def luminance(rgb: tuple[int, int, int]) -> float:
-    def linear(c: int) -> float:
-        v = c / 255
-        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def looks(page: Page) -> dict[str, float]:
