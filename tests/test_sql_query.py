@@ -132,6 +132,16 @@ def test_csv_answers_the_rows_as_csv(client: TestClient) -> None:
         ("CREATE TABLE x AS SELECT 1", "only SELECT queries run here"),
         ("SELECT 1; DROP TABLE _runs", "only SELECT queries run here"),
         ("SELECT 1; SELECT 2", "one query at a time"),
+        # A CTE's name is a table only inside the query that defines it.
+        (
+            'SELECT (WITH "/etc/passwd" AS (SELECT 1) SELECT 1), * FROM "/etc/passwd"',
+            "'/etc/passwd', which is not one of the index's views",
+        ),
+        ("SELECT (WITH _runs AS (SELECT 1) SELECT 1), * FROM _runs", "'_runs', which is not"),
+        (
+            "SELECT (WITH duckdb_databases AS (SELECT 1) SELECT 1) x, path FROM duckdb_databases",
+            "'duckdb_databases', which is not",
+        ),
     ],
 )
 def test_what_reaches_beyond_the_views_is_refused_with_the_reason(
@@ -186,10 +196,10 @@ def test_with_a_token_set_the_query_needs_it(data: DataProvider) -> None:
         assert allowed.status_code == 200
 
 
-def test_the_server_locks_duckdb_external_access_as_a_second_wall(tmp_path: Path) -> None:
+def test_the_query_box_locks_duckdb_external_access_as_a_second_wall(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     provider = DataProvider(Index.open(parse_logdir_spec(str(tmp_path / "logs")), ":memory:"))
-    provider.forbid_external_access()
+    create_app(provider)  # mounting the query box's routes locks the index
     secret = tmp_path / "secret.csv"
     secret.write_text("a\n1\n")
     with pytest.raises(duckdb.PermissionException, match="disabled by configuration"):

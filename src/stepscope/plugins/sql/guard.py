@@ -7,9 +7,10 @@ by the parser. The tree is then walked: every table it reads must be one of
 the documented views (or a CTE of the query), a table function must be one
 that makes rows from its arguments (``range``...), and no function that
 reaches files, the environment or other SQL (``read_csv``, ``glob``,
-``getenv``, ``query``...) may appear. The server also turns DuckDB's
-external access off for its whole process (``serve``), so a query that got
-past this walk still could not open a file or the network.
+``getenv``, ``query``...) may appear. A CTE name counts as a table only
+within the query that defines it. Behind this walk, the plugin's routes turn
+DuckDB's external access off for the index when they start, so a query that
+got past it still could not open a file or the network.
 """
 
 from __future__ import annotations
@@ -61,8 +62,7 @@ def check_query(connection: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryRefusedError(
             f"one query at a time, please: this text holds {len(statements)} statements"
         )
-    ctes = {str(name).lower() for name in _cte_names(tree)}
-    for node in _nodes(tree):
+    for node, ctes in _nodes(tree):
         _check_node(node, ctes)
 
 
@@ -76,11 +76,11 @@ def _parse(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
                 "only SELECT queries run here: the query box reads the index and changes nothing "
                 "(COPY, ATTACH, INSTALL, PRAGMA, SET and writes are refused)"
             )
-        raise QueryRefusedError(f"the query does not parse: {_one_line(message)}")
+        raise QueryRefusedError(f"the query does not parse: {one_line(message)}")
     return tree
 
 
-def _check_node(node: dict[str, Any], ctes: set[str]) -> None:
+def _check_node(node: dict[str, Any], ctes: frozenset[str]) -> None:
     kind = node.get("type")
     if kind == "BASE_TABLE":
         name = str(node.get("table_name", "")).lower()
@@ -111,26 +111,28 @@ def _check_node(node: dict[str, Any], ctes: set[str]) -> None:
             )
 
 
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
-    """Every object of the parse tree, depth first."""
-    stack = [tree]
+def _nodes(tree: Any) -> Iterator[tuple[dict[str, Any], frozenset[str]]]:
+    """Every object of the parse tree, depth first, with the CTE names in scope there.
+
+    A query node's ``WITH`` names hold for that node and what it contains
+    (its body, its subqueries, its CTEs), never beside it: a CTE defined in a
+    subquery does not make the same name a valid table elsewhere.
+    """
+    stack: list[tuple[Any, frozenset[str]]] = [(tree, frozenset())]
     while stack:
-        item = stack.pop()
+        item, ctes = stack.pop()
         if isinstance(item, dict):
-            yield item
-            stack.extend(item.values())
+            cte_map = item.get("cte_map")
+            if isinstance(cte_map, dict):
+                named = [
+                    e["key"] for e in cte_map.get("map", []) if isinstance(e, dict) and "key" in e
+                ]
+                ctes = ctes | {str(name).lower() for name in named}
+            yield item, ctes
+            stack.extend((value, ctes) for value in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((value, ctes) for value in item)
 
 
-def _cte_names(tree: Any) -> Iterator[str]:
-    for node in _nodes(tree):
-        cte_map = node.get("cte_map")
-        if isinstance(cte_map, dict):
-            for entry in cte_map.get("map", []):
-                if isinstance(entry, dict) and "key" in entry:
-                    yield entry["key"]
-
-
-def _one_line(message: str) -> str:
+def one_line(message: str) -> str:
     return " ".join(message.split())

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from stepscope.errors import UsageError
-from stepscope.plugins.sql.guard import check_query
+from stepscope.plugins.sql.guard import check_query, one_line
 from stepscope.store.provider import DataProvider
 
 #: Rows a query answers at most (the first ones, with a note).
@@ -63,14 +63,10 @@ def run_query(
                     f"the query ran for more than {timeout:g} s and was stopped: narrow it "
                     "(a WHERE on run or tag) or add a LIMIT"
                 ) from error
-            raise UsageError(f"the query failed: {_one_line(str(error))}") from error
+            raise UsageError(f"the query failed: {one_line(str(error))}") from error
         finally:
             timer.cancel()
         seconds = time.perf_counter() - started
     finally:
         cursor.close()
     return QueryResult(columns, rows[:limit], len(rows) > limit, limit, seconds)
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split())

@@ -22,6 +22,9 @@ class Query(BaseModel):
 
 
 def routes(data: DataProvider) -> APIRouter:
+    # The second wall behind the guard: from now on no query of this index can
+    # open a file, a URL or an extension, whoever serves it.
+    data.forbid_external_access()
     router = APIRouter()
 
     @router.post("/query")
