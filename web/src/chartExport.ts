@@ -22,7 +22,7 @@ export async function downloadData(
   const grouped = await groupedDownload(queries, title, grouping, scalarsJson);
   if (grouped) {
     const text = format === "json" ? JSON.stringify(grouped, null, 1) : groupedCsv(grouped);
-    save(new Blob([text], { type: format === "csv" ? "text/csv" : "application/json" }), `${fileName(title)}.${format}`);
+    saveFile(new Blob([text], { type: format === "csv" ? "text/csv" : "application/json" }), `${fileName(title)}.${format}`);
     return;
   }
   const bodies = await Promise.all(
@@ -34,7 +34,7 @@ export async function downloadData(
     format === "json"
       ? JSON.stringify(bodies.length === 1 ? bodies[0] : { charts: bodies }, null, 1)
       : csvText(bodies);
-  save(new Blob([text], { type: format === "csv" ? "text/csv" : "application/json" }), `${fileName(title)}.${format}`);
+  saveFile(new Blob([text], { type: format === "csv" ? "text/csv" : "application/json" }), `${fileName(title)}.${format}`);
 }
 
 function csvText(bodies: (Body & { tag: string })[]): string {
@@ -79,7 +79,7 @@ export function downloadPng(u: uPlot, title: string, plotted: Plotted[]): void {
     ctx.fillText(p.label, Math.round(28 * ratio), y);
   });
   canvas.toBlob((blob) => {
-    if (blob) save(blob, `${fileName(title)}.png`);
+    if (blob) saveFile(blob, `${fileName(title)}.png`);
   }, "image/png");
 }
 
@@ -92,7 +92,8 @@ function fileName(tag: string): string {
   return tag.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 100) || "chart";
 }
 
-function save(blob: Blob, name: string): void {
+/** Offers ``blob`` to the person as a download named ``name``. */
+export function saveFile(blob: Blob, name: string): void {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = name;

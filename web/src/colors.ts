@@ -223,10 +223,6 @@ export function setThemeChoice(choice: ThemeChoice): void {
   applyTheme();
 }
 
-/** The theme shown now. */
-export function currentTheme(): Theme {
-  return theme;
-}
 
 /** Shows the chosen theme (on <html data-theme>) and tells the listeners if it changed. */
 function applyTheme(): void {

@@ -31,7 +31,7 @@ export class RememberedFlag {
 }
 
 // Storage may be unavailable (private windows, a sandboxed frame): the choice then lasts the page's life.
-function readStorage(key: string): string | null {
+export function readStorage(key: string): string | null {
   try {
     return localStorage.getItem(key);
   } catch {
@@ -39,7 +39,7 @@ function readStorage(key: string): string | null {
   }
 }
 
-function writeStorage(key: string, value: string): void {
+export function writeStorage(key: string, value: string): void {
   try {
     localStorage.setItem(key, value);
   } catch {

@@ -5,7 +5,7 @@
 
 import { setThemeChoice, type ThemeChoice, themeChoice } from "./colors";
 import { el } from "./runs";
-import type { CardSize, Store, TooltipSort, XAxis } from "./state";
+import type { Store, TooltipSort, XAxis } from "./state";
 
 /** The scalar charts' settings. */
 export function settingsPanel(store: Store): HTMLElement {
@@ -107,25 +107,41 @@ function checkbox(id: string, label: string, onChange: (on: boolean) => void) {
 
 /** The cards' size (small, medium, large: in the URL), for a card view's toolbar. */
 export function cardSizeControl(store: Store): HTMLElement {
-  const row = el("label", "setting card-size");
-  const text = el("span", "");
-  text.textContent = "Cards";
-  const box = document.createElement("select");
-  box.setAttribute("aria-label", "Card size");
-  for (const [value, name] of [
+  return toolbarSelect(store, "cardSize", "Cards", "Card size", "card-size", [
     ["small", "Small"],
     ["medium", "Medium"],
     ["large", "Large"],
-  ]) {
-    const option = document.createElement("option");
-    option.value = value;
-    option.textContent = name;
-    box.append(option);
-  }
-  box.value = store.state.cardSize;
-  box.addEventListener("change", () => store.set("cardSize", box.value as CardSize));
+  ]);
+}
+
+/** Where the steps go along a histogram view's axis: the scalars' x axis setting, so the tabs agree. */
+export function stepAxisControl(store: Store): HTMLElement {
+  return toolbarSelect(store, "xAxis", "Steps by", "Place the steps by", "histo-axis", [
+    ["step", "Step"],
+    ["relative", "Relative time"],
+    ["wall", "Wall time"],
+  ]);
+}
+
+/** A labelled select in a toolbar that shows and sets one key of the view state. */
+function toolbarSelect<K extends "cardSize" | "xAxis">(
+  store: Store,
+  key: K,
+  label: string,
+  ariaLabel: string,
+  className: string,
+  options: [string, string][],
+): HTMLElement {
+  const row = el("label", `setting ${className}`);
+  const text = el("span", "");
+  text.textContent = label;
+  const box = document.createElement("select");
+  box.setAttribute("aria-label", ariaLabel);
+  for (const [value, name] of options) box.append(new Option(name, value));
+  box.value = store.state[key];
+  box.addEventListener("change", () => store.set(key, box.value as Store["state"][K]));
   store.subscribe((changed) => {
-    if (changed.has("cardSize")) box.value = store.state.cardSize;
+    if (changed.has(key)) box.value = store.state[key];
   });
   row.append(text, box);
   return row;

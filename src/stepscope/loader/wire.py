@@ -163,21 +163,3 @@ def count_fields(source: Source, start: int, end: int, number: int | None = None
 def read_field(source: Source, field: Field) -> bytes:
     """The bytes of a length-delimited field's value."""
     return source.read(field.start, field.end - field.start)
-
-
-def encode_varint(value: int) -> bytes:
-    """``value`` as a varint (for wrapping a field's bytes back into a message)."""
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def length_delimited(number: int, payload: bytes) -> bytes:
-    """A length-delimited field ``number`` holding ``payload``."""
-    return encode_varint(number << 3 | LEN) + encode_varint(len(payload)) + payload

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from stepscope.errors import NotFoundError
 from stepscope.loader.model import BlobRef, sniff_content_type
 from stepscope.server.jsonable import json_number, tensor_values
 from stepscope.store.provider import BlobPoint, DataProvider
@@ -160,7 +159,4 @@ def checkpoints_json(data: DataProvider, run: str | None = None) -> list[dict[st
 
 def tag_plugin(data: DataProvider, run: str, tag: str) -> str:
     """The plugin that owns ``tag`` of ``run`` (a 404 if the run has no such tag)."""
-    for found in data.tags(None, run, count_points=False):
-        if found.tag == tag:
-            return found.plugin
-    raise NotFoundError(f"run {run!r} has no tag {tag!r}")
+    return data.tag_info(run, tag).plugin_name

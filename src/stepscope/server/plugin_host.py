@@ -32,7 +32,8 @@ def mount_plugins(app: FastAPI, data: DataProvider, registry: Registry, echo: Ec
         problem = _mount(app, data, plugin)
         if problem is not None:
             problems[plugin.name] = problem
-    for line in [*registry.problems, *(f"plugin {n!r} {p}" for n, p in problems.items())]:
+    lines = [*registry.problems, *(f"plugin {n!r} {p}" for n, p in problems.items())]
+    for line in lines:
         echo(f"warning: {line}")
     cache: dict[int, dict[str, Any]] = {}
 
@@ -48,14 +49,17 @@ def mount_plugins(app: FastAPI, data: DataProvider, registry: Registry, echo: Ec
         generation = data.index.generation
         if generation not in cache:
             cache.clear()
-            cache[generation] = plugin_listing(registry, data.plugin_names(), problems)
+            cache[generation] = plugin_listing(registry, data.plugin_names(), problems, lines)
         return JSONResponse(cache[generation], headers={"Cache-Control": "no-cache"})
 
 
 def plugin_listing(
-    registry: Registry, present: set[str], problems: dict[str, str]
+    registry: Registry, present: set[str], problems: dict[str, str], lines: list[str]
 ) -> dict[str, Any]:
-    """What ``GET /api/plugins`` answers for the tag plugin names ``present`` in the logdir."""
+    """What ``GET /api/plugins`` answers for the tag plugin names ``present`` in the logdir.
+
+    ``problems`` are the plugins' own (by name), ``lines`` every problem as the terminal heard it.
+    """
     entries = [
         _entry(plugin, problems.get(plugin.name))
         for plugin in registry.plugins
@@ -68,7 +72,6 @@ def plugin_listing(
             entry = _entry(fallback, problems.get(fallback.name))
             entry.update(name=name, title=readable_title(name), claims=[name])
             entries.append(entry)
-    lines = [*registry.problems, *(f"plugin {n!r} {p}" for n, p in problems.items())]
     return {"plugins": entries, "problems": lines}
 
 

@@ -409,12 +409,19 @@ class DataProvider:
             raise NotFoundError(f"no run named {run!r} in this logdir")
         return run_id
 
+    def tag_info(self, run: str, tag: str) -> TagInfo:
+        """A tag's metadata (its plugin, display name...); an unknown run or tag is a NotFoundError."""
+        return self._tag(run, tag)[1]
+
     def _tag_id(self, run: str, tag: str) -> tuple[int, int]:
+        return self._tag(run, tag)[0]
+
+    def _tag(self, run: str, tag: str) -> tuple[tuple[int, int], TagInfo]:
         run_id = self._run_id(run)
         found = self.index.tag_infos(run).get(tag)
         if found is None:
             raise NotFoundError(f"run {run!r} has no tag {tag!r}")
-        return run_id, found[0]
+        return (run_id, found[0]), found[1]
 
 
 def _check_max_points(max_points: int | None) -> None:

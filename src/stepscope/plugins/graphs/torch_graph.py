@@ -82,7 +82,12 @@ def trace_graph(
     Raises :class:`~stepscope.errors.UsageError` (one line naming the module
     and the tracer's reason) when the model cannot be traced.
     """
-    import torch
+    try:
+        import torch
+    except ImportError as error:
+        raise UsageError(
+            "add_graph traces the model with torch, which is not installed: pip install torch"
+        ) from error
 
     inputs = () if input_to_model is None else input_to_model
     with _eval_mode(model), _module_stack(model) as stack, warnings.catch_warnings():

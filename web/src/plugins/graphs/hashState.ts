@@ -1,16 +1,11 @@
 // The graphs view's part of the URL fragment: the graph shown, the selected
 // node and the groups opened or closed (as changes from what the graph opens
 // by itself, which keeps a link short). The rest of the fragment is the
-// page's (state.ts) and is left as it is.
-//
-// state.ts writes the whole fragment from its own keys 150 ms after each of
-// its changes, dropping ours; so ours are written again after that, while
-// the graphs tab is the one shown.
+// page's (state.ts), which keeps these namespaced keys when it writes its own.
 
 import type { Store } from "../../state";
 
 const KEYS = ["g.run", "g.tag", "g.node", "g.open", "g.shut", "g.color"] as const;
-const REWRITE_AFTER = 250; // ms: after state.ts's own write
 
 export interface GraphUrl {
   run: string;
@@ -35,17 +30,11 @@ export function readGraphUrl(): GraphUrl {
 
 export class GraphHash {
   private current: GraphUrl | null = null;
-  private timer = 0;
 
   constructor(
     private store: Store,
     private tab: string,
-  ) {
-    store.subscribe(() => {
-      window.clearTimeout(this.timer);
-      this.timer = window.setTimeout(() => this.apply(), REWRITE_AFTER);
-    });
-  }
+  ) {}
 
   write(state: GraphUrl): void {
     this.current = state;

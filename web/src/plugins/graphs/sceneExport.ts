@@ -2,6 +2,7 @@
 // SVG written from the laid-out scene (text stays text, every box has its
 // full name as a tooltip), or PNG drawn by the same code as the screen.
 
+import { saveFile } from "../../chartExport";
 import { EDGE_FONT, FONT, HEADER, SUBFONT } from "./graphLayout";
 import { ItemKind } from "./protocol";
 import { drawScene, isFrame, type DrawState, type Palette } from "./sceneDraw";
@@ -123,17 +124,6 @@ export function scenePng(state: DrawState, palette: Palette): Promise<Blob> {
 export async function downloadScene(format: "svg" | "png", state: DrawState, palette: Palette, name: string): Promise<void> {
   const blob = format === "svg" ? new Blob([sceneSvg(state, palette)], { type: "image/svg+xml" }) : await scenePng(state, palette);
   saveFile(blob, name);
-}
-
-function saveFile(blob: Blob, name: string): void {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // The download may start only after click() returns: the URL must outlive it a while.
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
 /** A file name from a run and tag: what a file system takes. */

@@ -7,34 +7,7 @@ import { tensorPoints } from "../../api";
 import { LazyCard, messageLine, runLabel } from "../../cards";
 import { onThemeChange } from "../../colors";
 import { cardHead, el } from "../../runs";
-import type { Store, XAxis } from "../../state";
 import { readHistogram, readingNote, type Histogram, type ReadProblems, type ReadingFacts } from "./histomath";
-
-/**
- * Where the steps go (the toolbar's "Steps by"): by step, relative or wall
- * time. It is the scalars' x axis setting (in the URL), so the tabs agree.
- */
-export function stepAxisControl(store: Store): HTMLElement {
-  const row = el("label", "setting histo-axis");
-  const text = el("span", "");
-  text.textContent = "Steps by";
-  const box = document.createElement("select");
-  box.setAttribute("aria-label", "Place the steps by");
-  for (const [value, name] of [
-    ["step", "Step"],
-    ["relative", "Relative time"],
-    ["wall", "Wall time"],
-  ]) {
-    box.append(new Option(name, value));
-  }
-  box.value = store.state.xAxis;
-  box.addEventListener("change", () => store.set("xAxis", box.value as XAxis));
-  store.subscribe((changed) => {
-    if (changed.has("xAxis")) box.value = store.state.xAxis;
-  });
-  row.append(text, box);
-  return row;
-}
 
 /** A card's plot height (CSS pixels), for both kinds of card. */
 export const HEIGHT = 280;

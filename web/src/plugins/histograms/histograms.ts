@@ -11,7 +11,8 @@ import { runColor, themeColors } from "../../colors";
 import { formatDuration, formatStep, formatValue, formatWall } from "../../format";
 import { button, el } from "../../runs";
 import type { Store, XAxis } from "../../state";
-import { HEIGHT, HistogramTagCard, stepAxisControl, type Loaded } from "./histocard";
+import { stepAxisControl } from "../../settings";
+import { HEIGHT, HistogramTagCard, type Loaded } from "./histocard";
 import { drawHistograms, positionsOf, sized, tracePath } from "./histodraw";
 import {
   computeLayout,

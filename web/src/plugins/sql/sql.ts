@@ -9,6 +9,8 @@ import uPlot from "uplot";
 import { errorText, request } from "../../api";
 import type { View } from "../../cards";
 import { runColor } from "../../colors";
+import { saveFile } from "../../chartExport";
+import { readStorage, writeStorage } from "../../remembered";
 import { button, el } from "../../runs";
 
 interface Column {
@@ -53,7 +55,7 @@ class SqlView implements View {
     this.editor.className = "sql-editor";
     this.editor.spellcheck = false;
     this.editor.setAttribute("aria-label", "SQL query");
-    this.editor.value = localStorage.getItem(SAVED) ?? EXAMPLES[0][1];
+    this.editor.value = readStorage(SAVED) ?? EXAMPLES[0][1];
     this.editor.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -115,7 +117,7 @@ class SqlView implements View {
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;
-    localStorage.setItem(SAVED, this.editor.value);
+    writeStorage(SAVED, this.editor.value);
     this.root.dataset.state = "running";
     this.status.textContent = "Running…";
     this.status.classList.remove("error");
@@ -220,13 +222,7 @@ class SqlView implements View {
         return;
       }
     }
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `query.${format}`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    saveFile(blob, `query.${format}`);
   }
 }
 
