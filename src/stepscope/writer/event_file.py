@@ -185,8 +185,15 @@ class EventFileWriter:
         return self.logdir
 
     def flush(self) -> None:
-        """Return once every queued event is in the file."""
+        """Return once every queued event is in the file.
+
+        A write that failed in the background kept its bytes, and this
+        flush's own write put them in the file first: its error is then
+        past, not raised. Any other stored error is.
+        """
         self._drain()
+        if isinstance(self._error, OSError):
+            self._error = None
         if self._error is not None:
             self._raise_error()
 
