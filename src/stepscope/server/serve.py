@@ -200,17 +200,26 @@ def write_info(
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM (a service manager, ``kill``) stops the server as Ctrl-C does, cleaning up.
+    """SIGTERM (a service manager, ``kill``) and Ctrl-C stop the server alike, cleaning up.
 
     Python's default for SIGTERM ends the process at once, leaving the info
-    file behind; uvicorn catches it while serving, but raises it again once
-    it has shut down. Both now arrive here as a ``KeyboardInterrupt``.
+    file behind; uvicorn catches both signals while serving, but raises them
+    again once it has shut down. Both now arrive here as a ``KeyboardInterrupt``,
+    and the request is remembered: DuckDB turns an interrupt in the middle of
+    a query into its own ``Query interrupted`` error, which then means the same.
     """
     if threading.current_thread() is threading.main_thread():
+        STOP_REQUESTED.clear()
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+#: Set when a signal asked the server to stop.
+STOP_REQUESTED = threading.Event()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    STOP_REQUESTED.set()
     raise KeyboardInterrupt
 
 
@@ -303,6 +312,10 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> None:
     except KeyboardInterrupt:
         # Ctrl-C, while reading the logdir or after uvicorn shut down and re-raised it.
         echo("stepscope stopped.")
+    except RuntimeError:
+        if not STOP_REQUESTED.is_set():
+            raise
+        echo("stepscope stopped.")  # the signal arrived inside a DuckDB query
     finally:
         if info is not None:
             info.unlink(missing_ok=True)
